@@ -1,0 +1,5 @@
+"""``python -m emulators.codex``."""
+
+from emulators.codex.main import main
+
+main()

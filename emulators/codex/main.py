@@ -1,0 +1,78 @@
+"""``codex-emulator`` / ``python -m emulators.codex``: start a node from the real command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from emulators.codex.api import CodexHttpServer
+from emulators.codex.cli import NodeConfig, parse_args
+from emulators.codex.identity import NodeIdentity
+from emulators.codex.logs import ChroniclesLogger
+from emulators.codex.node import CodexNode
+
+
+def _bind_sockets(config: NodeConfig) -> tuple[list[socket.socket], list[tuple[str, int]]]:
+    """Bind the libp2p TCP listeners and the UDP discovery port, as the real node does."""
+    sockets: list[socket.socket] = []
+    bound: list[tuple[str, int]] = []
+    for host, port in config.listen_addrs:
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((host, port))
+        tcp.listen()
+        sockets.append(tcp)
+        bound.append(tcp.getsockname()[:2])
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((config.listen_addrs[0][0], config.disc_port))
+    sockets.append(udp)
+    return sockets, bound
+
+
+def _prepare_data_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def run(config: NodeConfig, logger: ChroniclesLogger) -> int:
+    """Run the node until SIGTERM or SIGINT; returns the process exit code."""
+    _prepare_data_dir(config.data_dir)
+    identity = NodeIdentity.load_or_create(config.data_dir / "key")
+    sockets, bound = _bind_sockets(config)
+    node = CodexNode(config, identity, logger)
+    node.listen_addrs = bound
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server = CodexHttpServer(node)
+    threading.Thread(target=node.run_maintenance, name="maintenance", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name="rest", daemon=True).start()
+    host, port = server.server_address[:2]
+    logger.info("Started codex node", topics="codex node", id=identity.peer_id)
+    logger.notice("REST service started", topics="", address=f"{host}:{port}")
+    stop.wait()
+    logger.notice("Stopping Codex", topics="codex")
+    server.shutdown()
+    server.server_close()
+    node.stop()
+    for sock in sockets:
+        sock.close()
+    logger.notice("Exited codex", topics="codex")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    logger = ChroniclesLogger(config.log_level)
+    try:
+        code = run(config, logger)
+    except OSError as exc:
+        logger.log("fatal", "Unable to start Codex node", topics="codex", error=exc)
+        code = 1
+    sys.exit(code)

@@ -1,0 +1,188 @@
+"""The Codex nodes of one scenario: started (emulator or real binary) or attached (running URLs).
+
+Nodes are started with the flags nim-codex's own harness passes (codex.md §5.3): their own data
+dir, ``--api-port``, ``--disc-port``, ``--nat=none`` and ``--listen-addrs=/ip4/127.0.0.1/tcp/0``;
+readiness is ``GET /debug/info`` answering 200.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from support.codex.client import CodexClient
+from support.config import CodexTargetKind, Settings
+from support.http_journal import HttpJournal
+from support.processes.launcher import ManagedProcess, ProcessSpec
+from support.processes.ports import PortReservation, reserve_port
+from support.processes.readiness import HttpGet
+
+READY_WITHIN = 60.0  # what nim-codex's harness allows
+STOP_GRACE = 5.0
+DEFAULT_LOG_LEVEL = "info"
+
+
+class NodeControlUnavailableError(RuntimeError):
+    """The scenario needs to start or stop nodes, but the suite only attaches to running ones."""
+
+
+@dataclass
+class CodexNode:
+    """One node of the scenario and how to reach it."""
+
+    name: str
+    client: CodexClient
+    process: ManagedProcess | None = None
+    data_dir: Path | None = None
+    flags: list[str] = field(default_factory=list)
+    ports: list[PortReservation] = field(default_factory=list)
+    exit_codes: list[int | None] = field(default_factory=list)
+
+    @property
+    def managed(self) -> bool:
+        return self.process is not None
+
+
+def _child_environment() -> dict[str, str]:
+    """The runner's environment without CODEX_* variables, which would move the node's flags."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CODEX_")}
+
+
+class CodexFleet:
+    """Starts, restarts and stops a scenario's nodes; releases everything in ``close()``."""
+
+    def __init__(self, settings: Settings, work_dir: Path, log_dir: Path,
+                 journal: HttpJournal | None = None) -> None:
+        self.settings = settings
+        self.work_dir = work_dir
+        self.log_dir = log_dir
+        self.journal = journal
+        self.nodes: dict[str, CodexNode] = {}
+
+    def _command(self) -> list[str]:
+        if self.settings.codex_target is CodexTargetKind.BINARY:
+            return [str(self.settings.codex_binary)]
+        return [sys.executable, "-m", "emulators.codex"]
+
+    def require_control(self, action: str) -> None:
+        if self.settings.codex_target is CodexTargetKind.URLS:
+            raise NodeControlUnavailableError(
+                f"cannot {action}: codex_urls is set, so the suite only uses running nodes"
+            )
+
+    def node(self, name: str) -> CodexNode:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise KeyError(f"no Codex node named {name!r} in this scenario "
+                           f"(known: {', '.join(self.nodes) or 'none'})") from None
+
+    def start(self, name: str, *, storage_quota: int | None = None,
+              block_retries: int | None = None, log_level: str = DEFAULT_LOG_LEVEL) -> CodexNode:
+        """Start a node (or attach the next running one when codex_urls is set)."""
+        if name in self.nodes:
+            raise ValueError(f"a Codex node named {name!r} already exists")
+        if self.settings.codex_target is CodexTargetKind.URLS:
+            return self._attach(name, storage_quota, block_retries)
+        api, disc = reserve_port(), reserve_port(udp=True)
+        data_dir = self.work_dir / name / "data"
+        flags = [
+            f"--data-dir={data_dir}",
+            "--listen-addrs=/ip4/127.0.0.1/tcp/0",
+            "--api-bindaddr=127.0.0.1",
+            f"--api-port={api.port}",
+            f"--disc-port={disc.port}",
+            "--nat=none",
+            f"--log-level={log_level}",
+        ]
+        if storage_quota is not None:
+            flags.append(f"--storage-quota={storage_quota}")
+        if block_retries is not None:
+            flags.append(f"--block-retries={block_retries}")
+        client = CodexClient(f"http://127.0.0.1:{api.port}",
+                             timeout=self.settings.timeout(60), journal=self.journal)
+        node = CodexNode(name, client, data_dir=data_dir, flags=flags, ports=[api, disc])
+        self.nodes[name] = node
+        self._spawn(node)
+        return node
+
+    def _attach(self, name: str, storage_quota: int | None,
+                block_retries: int | None) -> CodexNode:
+        if storage_quota is not None or block_retries is not None:
+            self.require_control("start a node with its own settings")
+        urls = self.settings.codex_urls
+        index = len(self.nodes)
+        if index >= len(urls):
+            raise NodeControlUnavailableError(
+                f"the scenario needs node {name!r}, but codex_urls names only {len(urls)} node(s)"
+            )
+        client = CodexClient(urls[index], timeout=self.settings.timeout(60), journal=self.journal)
+        node = CodexNode(name, client)
+        self.nodes[name] = node
+        return node
+
+    def _spawn(self, node: CodexNode) -> None:
+        assert node.data_dir is not None
+        node.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        spec = ProcessSpec(
+            name=f"Codex node {node.name}",
+            argv=[*self._command(), *node.flags],
+            cwd=self.work_dir,
+            env=_child_environment(),
+            log_path=self.log_dir / f"codex-{node.name}.log",
+            readiness=HttpGet(node.client.api_url + "/debug/info"),
+            ready_within=self.settings.timeout(READY_WITHIN),
+            stop_grace=self.settings.timeout(STOP_GRACE),
+        )
+        node.process = ManagedProcess(spec)
+        node.process.start()
+
+    def stop(self, name: str) -> int | None:
+        """Stop a node gracefully (SIGTERM, then SIGKILL after the grace); returns its exit code."""
+        self.require_control("stop a node")
+        node = self.node(name)
+        assert node.process is not None
+        code = node.process.stop()
+        node.exit_codes.append(code)
+        return code
+
+    def kill(self, name: str) -> int | None:
+        """SIGKILL a node, as a crash would."""
+        self.require_control("kill a node")
+        node = self.node(name)
+        assert node.process is not None
+        code = node.process.kill()
+        node.exit_codes.append(code)
+        return code
+
+    def restart(self, name: str) -> CodexNode:
+        """Stop a node and start it again on the same data dir and ports."""
+        self.stop(name)
+        node = self.node(name)
+        node.client.close()
+        node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
+                                  journal=self.journal)
+        self._spawn(node)
+        return node
+
+    def log_files(self) -> list[tuple[str, Path]]:
+        return [(node.name, node.process.log_path) for node in self.nodes.values()
+                if node.process is not None]
+
+    def close(self) -> dict[str, int | None]:
+        """Stop every running node, release ports and data; returns each node's last exit code."""
+        codes: dict[str, int | None] = {}
+        for node in reversed(list(self.nodes.values())):
+            if node.process is not None and node.process.is_running():
+                node.exit_codes.append(node.process.stop())
+            codes[node.name] = node.exit_codes[-1] if node.exit_codes else None
+            node.client.close()
+            for reservation in node.ports:
+                reservation.release()
+            if node.data_dir is not None:
+                shutil.rmtree(node.data_dir.parent, ignore_errors=True)
+        self.nodes.clear()
+        return codes

@@ -1,0 +1,173 @@
+"""What a Codex scenario remembers between steps: its files, uploads, answers and measurements.
+
+Steps speak the domain ("Alice uploads a 10 MiB file to node A"); this module does the work so
+that step definitions stay one or two lines.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from support.codex.cid import CODEX_MANIFEST, Cid
+from support.codex.client import (
+    CodexClient,
+    CodexError,
+    DataItem,
+    DownloadCancelledError,
+    DownloadResult,
+    Space,
+)
+from support.codex.manifest import BLOCK_SIZE, block_cid, pad_block
+from support.codex.nodes import CodexFleet, CodexNode
+from support.content import LocalFile, write_bytes_file, write_random_file
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file that was uploaded, and what the node answered."""
+
+    cid: str
+    content: LocalFile
+    filename: str | None
+    mimetype: str | None
+    node: str
+
+
+@dataclass
+class Answer:
+    """The node's raw answer to a request whose outcome a step checks."""
+
+    status: int
+    body: str
+    content_type: str | None
+
+
+@dataclass
+class CodexWorld:
+    """Per-scenario state of the Codex steps."""
+
+    fleet: CodexFleet
+    files_dir: Path
+    uploads: list[Upload] = field(default_factory=list)
+    last_error: CodexError | None = None
+    last_answer: Answer | None = None
+    last_item: DataItem | None = None
+    noted_space: Space | None = None
+    downloads: list[DownloadResult] = field(default_factory=list)
+    peer_ids: dict[str, str] = field(default_factory=dict)
+    _counter: int = 0
+
+    # --- nodes ------------------------------------------------------------------------------
+    def node(self, name: str) -> CodexNode:
+        return self.fleet.node(name)
+
+    def client(self, name: str) -> CodexClient:
+        return self.fleet.node(name).client
+
+    # --- content ----------------------------------------------------------------------------
+    def new_file(self, size: int, *, zeros: bool = False) -> LocalFile:
+        self._counter += 1
+        path = self.files_dir / f"content-{self._counter}.bin"
+        if zeros:
+            return write_bytes_file(path, bytes(size))
+        return write_random_file(path, size, seed=f"{path}-{size}")
+
+    def text_file(self, text: str) -> LocalFile:
+        self._counter += 1
+        return write_bytes_file(self.files_dir / f"content-{self._counter}.txt", text.encode())
+
+    @property
+    def last_upload(self) -> Upload:
+        if not self.uploads:
+            raise AssertionError("no file was uploaded in this scenario yet")
+        return self.uploads[-1]
+
+    # --- uploads ----------------------------------------------------------------------------
+    def upload(self, node: str, content: LocalFile, filename: str | None = None,
+               mimetype: str | None = None) -> Upload:
+        cid = self.client(node).upload(content.path, filename=filename, mimetype=mimetype)
+        upload = Upload(cid, content, filename, mimetype, node)
+        self.uploads.append(upload)
+        return upload
+
+    def try_upload(self, node: str, content: LocalFile | None, filename: str | None = None,
+                   mimetype: str | None = None) -> None:
+        """Upload expecting a refusal; remembers the error (a success is remembered too)."""
+        self.last_error = None
+        try:
+            source = b"" if content is None else content.path
+            cid = self.client(node).upload(source, filename=filename, mimetype=mimetype)
+        except CodexError as error:
+            self.last_error = error
+            return
+        assert content is not None
+        self.uploads.append(Upload(cid, content, filename, mimetype, node))
+
+    def upload_concurrently(self, node: str, content: LocalFile, count: int) -> list[str]:
+        client = self.client(node)
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            cids = list(pool.map(lambda _: client.upload(content.path), range(count)))
+        for cid in cids:
+            self.uploads.append(Upload(cid, content, None, None, node))
+        return cids
+
+    # --- downloads --------------------------------------------------------------------------
+    def download(self, node: str, upload: Upload | None = None, *,
+                 network: bool = False) -> DownloadResult:
+        upload = upload or self.last_upload
+        result = self.client(node).download(upload.cid, network=network)
+        self.downloads.append(result)
+        return result
+
+    def download_cancelled(self, node: str, after_bytes: int) -> int:
+        """Start a download and cancel it once ``after_bytes`` arrived; returns bytes received."""
+        cancel = threading.Event()
+        received = 0
+
+        def progress(size: int) -> None:
+            nonlocal received
+            received = size
+            if size >= after_bytes:
+                cancel.set()
+
+        try:
+            self.client(node).download(self.last_upload.cid, cancel=cancel, on_progress=progress)
+        except DownloadCancelledError:
+            return received
+        raise AssertionError(f"the download finished ({received} bytes) before it was cancelled")
+
+    def download_concurrently(self, node: str, count: int) -> list[DownloadResult]:
+        upload = self.last_upload
+        clients = [CodexClient(self.client(node).base_url) for _ in range(count)]
+        try:
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                results = list(pool.map(lambda c: c.download(upload.cid), clients))
+        finally:
+            for client in clients:
+                client.close()
+        self.downloads.extend(results)
+        return results
+
+    # --- raw answers ------------------------------------------------------------------------
+    def remember(self, response: requests.Response) -> Answer:
+        self.last_answer = Answer(response.status_code, response.text,
+                                  response.headers.get("Content-Type"))
+        return self.last_answer
+
+    def ask(self, node: str, method: str, path: str) -> Answer:
+        return self.remember(self.client(node).raw(method, path))
+
+    def first_block_cid(self, upload: Upload | None = None) -> str:
+        upload = upload or self.last_upload
+        with open(upload.content.path, "rb") as handle:
+            return str(block_cid(pad_block(handle.read(BLOCK_SIZE))))
+
+    @staticmethod
+    def unknown_manifest_cid() -> str:
+        """A well-formed manifest CID of content nobody stored."""
+        return str(Cid.of_bytes(CODEX_MANIFEST, b"never uploaded by the acceptance suite"))

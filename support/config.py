@@ -1,0 +1,139 @@
+"""The suite's settings: one typed object, validated once at start.
+
+Sources, later wins: defaults, ``behave.ini`` ``[behave.userdata]``, environment variables
+``ACCEPTANCE_<KEY>`` (upper case), and ``-D key=value`` on the behave command line. Dotted keys
+(``AllureFormatter.*``, ``behave.*``) belong to plug-ins and are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "ACCEPTANCE_"
+
+
+class SettingsError(ValueError):
+    """A setting that is unknown or has a bad value; the message names it."""
+
+
+class CodexTargetKind(Enum):
+    EMULATOR = "the embedded Codex emulator"
+    BINARY = "a Codex binary"
+    URLS = "already running Codex nodes"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the suite. See README "Settings" for what each one does."""
+
+    codex_binary: Path | None = None
+    codex_urls: tuple[str, ...] = ()
+    timeout_multiplier: float = 1.0
+    artifacts_dir: Path = Path("artifacts")
+    keep_logs: bool = False
+
+    @property
+    def codex_target(self) -> CodexTargetKind:
+        if self.codex_urls:
+            return CodexTargetKind.URLS
+        if self.codex_binary:
+            return CodexTargetKind.BINARY
+        return CodexTargetKind.EMULATOR
+
+    def describe_codex_target(self) -> str:
+        kind = self.codex_target
+        if kind is CodexTargetKind.BINARY:
+            return f"{kind.value} ({self.codex_binary})"
+        if kind is CodexTargetKind.URLS:
+            return f"{kind.value} ({', '.join(self.codex_urls)})"
+        return kind.value
+
+    def timeout(self, seconds: float) -> float:
+        """A time budget scaled by ``timeout_multiplier``."""
+        return seconds * self.timeout_multiplier
+
+
+def _executable(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    if not os.access(path, os.X_OK):
+        raise ValueError(f"not executable: {path}")
+    return path.resolve()
+
+
+def _urls(value: str) -> tuple[str, ...]:
+    urls = tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not parts.port:
+            raise ValueError(f"{url!r} is not an http://host:port URL")
+    return urls
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "codex_binary": _executable,
+    "codex_urls": _urls,
+    "timeout_multiplier": _positive_float,
+    "artifacts_dir": lambda value: Path(value).expanduser(),
+    "keep_logs": _boolean,
+}
+assert set(_PARSERS) == {f.name for f in fields(Settings)}
+
+
+def _apply(settings: Settings, values: Mapping[str, str], source: str) -> Settings:
+    changes: dict[str, object] = {}
+    for key, raw in values.items():
+        if "." in key:
+            continue
+        if key not in _PARSERS:
+            known = ", ".join(sorted(_PARSERS))
+            raise SettingsError(f"unknown setting {key!r} (from {source}); known: {known}")
+        try:
+            changes[key] = _PARSERS[key](str(raw))
+        except ValueError as exc:
+            raise SettingsError(f"bad value {raw!r} for {key} (from {source}): {exc}") from exc
+    return replace(settings, **changes)
+
+
+def load_settings(
+    userdata: Mapping[str, str],
+    defines: Iterable[tuple[str, str]] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build and validate the settings; raises SettingsError naming the offending key."""
+    env = os.environ if environ is None else environ
+    defined = dict(defines)
+    from_file = {k: v for k, v in userdata.items() if k not in defined}
+    from_env = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() in _PARSERS
+    }
+    settings = _apply(Settings(), from_file, "behave.ini")
+    settings = _apply(settings, from_env, "the environment")
+    settings = _apply(settings, defined, "-D")
+    if settings.codex_binary and settings.codex_urls:
+        raise SettingsError("codex_binary and codex_urls exclude each other: choose one target")
+    return settings

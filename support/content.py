@@ -1,0 +1,62 @@
+"""Test content: sizes written as people write them, and files of random bytes with their digest."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNITS = {"byte": 1, "bytes": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+_TERM = re.compile(r"^\s*(\d+)\s*(bytes?|B|KiB|MiB|GiB)\s*$", re.IGNORECASE)
+_WRITE_CHUNK = 1 << 20
+
+
+def parse_size(text: str) -> int:
+    """``"1 byte"``, ``"64 KiB"``, ``"64 KiB + 1 byte"``, ``"10 MiB"`` → bytes."""
+    total = 0
+    for term in text.split("+"):
+        match = _TERM.match(term)
+        if not match:
+            raise ValueError(f"not a size: {text!r} (try e.g. '64 KiB + 1 byte' or '10 MiB')")
+        total += int(match.group(1)) * _UNITS[match.group(2).lower()]
+    return total
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_WRITE_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file on disk the suite made, with its size and SHA-256."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+def write_random_file(path: Path, size: int, seed: int | str) -> LocalFile:
+    """Write ``size`` pseudo-random bytes (reproducible from ``seed``) and hash them on the way."""
+    rng = random.Random(seed)
+    digest = hashlib.sha256()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        remaining = size
+        while remaining:
+            chunk = rng.randbytes(min(remaining, _WRITE_CHUNK))
+            handle.write(chunk)
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return LocalFile(path, size, digest.hexdigest())
+
+
+def write_bytes_file(path: Path, content: bytes) -> LocalFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return LocalFile(path, len(content), hashlib.sha256(content).hexdigest())

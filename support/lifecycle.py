@@ -1,0 +1,89 @@
+"""What happens around every run and every scenario (called from the root ``environment.py``)."""
+
+from __future__ import annotations
+
+import sys
+
+from behave.model import Scenario
+from behave.runner import Context
+
+from support import reporting
+from support.artifacts import RunArtifacts
+from support.codex.nodes import CodexFleet
+from support.codex.world import CodexWorld
+from support.config import CodexTargetKind, load_settings
+from support.http_journal import HttpJournal
+from support.processes.reaper import sweep_leftovers
+
+NODE_CONTROL_TAG = "needs_node_control"
+
+
+def start_run(context: Context) -> None:
+    """Validate settings, clear leftovers of crashed runs, prepare artifacts and the report."""
+    config = context.config
+    context.settings = load_settings(config.userdata, config.userdata_defines or ())
+    for leftover in sweep_leftovers():
+        print(f"stopped a process left behind by an earlier run: {leftover}", file=sys.stderr)
+    context.run_artifacts = RunArtifacts(context.settings.artifacts_dir,
+                                         context.settings.keep_logs)
+    context.allure_dir = reporting.allure_results_dir(config.format or (), config.outputs or ())
+    context.environment_facts = reporting.base_environment(
+        context.settings.describe_codex_target()
+    )
+    _write_environment(context)
+
+
+def _write_environment(context: Context) -> None:
+    if context.allure_dir is not None:
+        reporting.write_environment(context.allure_dir, context.environment_facts)
+
+
+def start_scenario(context: Context, scenario: Scenario) -> None:
+    """Skip what the target cannot do; give the scenario its folders, journal and nodes."""
+    settings = context.settings
+    if NODE_CONTROL_TAG in scenario.effective_tags and \
+            settings.codex_target is CodexTargetKind.URLS:
+        scenario.skip(reason="codex_urls is set: this scenario starts, restarts or stops nodes, "
+                             "which only nodes the suite manages allow")
+        return
+    folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)
+    context.scenario_dir = folder
+    context.journal = HttpJournal()
+    fleet = CodexFleet(settings, folder / "work", folder / "logs", context.journal)
+    context.codex = CodexWorld(fleet, folder / "work" / "files")
+    context.qa_disk = folder / "work" / "qa-disk"
+    context.qa_disk.mkdir(parents=True)
+
+
+def finish_scenario(context: Context, scenario: Scenario) -> None:
+    """Stop the scenario's processes, attach evidence if it failed, tidy its folder."""
+    if "scenario_dir" not in context:
+        return
+    fleet = context.codex.fleet
+    failed = scenario.status.name in ("failed", "error", "hook_error")
+    logs = fleet.log_files()
+    _note_codex_version(context, fleet)
+    fleet.close()
+    if failed:
+        reporting.attach_logs(logs)
+        reporting.attach_text("HTTP exchanges", context.journal.render())
+        tool = getattr(context, "tool_result", None)
+        if tool is not None:
+            reporting.attach_text("command-line tool", tool.describe())
+    context.run_artifacts.finish_scenario(context.scenario_dir, passed=not failed)
+
+
+def _note_codex_version(context: Context, fleet: CodexFleet) -> None:
+    """Record the version the first reachable node reports, for environment.properties."""
+    if "codex.version" in context.environment_facts:
+        return
+    for node in fleet.nodes.values():
+        try:
+            info = node.client.debug_info().get("codex", {})
+        except Exception:  # noqa: BLE001 - a stopped node simply has nothing to report
+            continue
+        context.environment_facts["codex.version"] = (
+            f"{info.get('version', '?')} (revision {info.get('revision', '?')})"
+        )
+        _write_environment(context)
+        return

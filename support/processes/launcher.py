@@ -1,0 +1,204 @@
+"""The one launcher for every process the suite starts (emulators, real binaries, etcd, …).
+
+Each process gets an explicit argv, environment and working directory, its own log file (stdout
+and stderr), a readiness check with a deadline, and is stopped SIGTERM-then-SIGKILL together with
+its whole tree. See ``reaper`` for how nothing survives the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from support.processes import reaper
+from support.processes.readiness import NotReadyError, Readiness
+
+_POLL_START, _POLL_MAX = 0.02, 0.25
+
+
+class ProcessStartError(RuntimeError):
+    """A process died or did not become ready in time; the message carries its log tail."""
+
+    def __init__(self, name: str, problem: str, log_path: Path, tail: str) -> None:
+        super().__init__(f"{name} {problem}\n--- last lines of {log_path} ---\n{tail}")
+        self.name = name
+        self.log_path = log_path
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """Everything needed to start one process."""
+
+    name: str
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    log_path: Path
+    readiness: Readiness | None = None
+    ready_within: float = 30.0
+    stop_grace: float = 5.0
+
+
+def tail_of(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file (empty if there is none)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 64 * 1024))
+            text = handle.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ManagedProcess:
+    """A started OS process the suite owns until ``stop()``."""
+
+    def __init__(self, spec: ProcessSpec) -> None:
+        self.spec = spec
+        self._marker = reaper.new_process_marker()
+        self._popen: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def log_path(self) -> Path:
+        return self.spec.log_path
+
+    @property
+    def pid(self) -> int:
+        if self._popen is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self._popen.pid
+
+    def is_running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self) -> ManagedProcess:
+        """Spawn the process and wait until its readiness check passes."""
+        reaper.ensure_watchdog()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.spec.env,
+            reaper.RUN_MARKER: reaper.run_marker(),
+            reaper.PROCESS_MARKER: self._marker,
+        }
+        with open(self.log_path, "ab") as log:
+            log.write(f"### {time.strftime('%H:%M:%S')} starting: {' '.join(self.spec.argv)}\n"
+                      .encode())
+            log.flush()
+            try:
+                self._popen = subprocess.Popen(
+                    list(self.spec.argv),
+                    cwd=self.spec.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=reaper.die_with_parent(),  # noqa: PLW1509 - needed for PDEATHSIG
+                )
+            except OSError as exc:
+                raise ProcessStartError(self.name, f"could not be started: {exc}",
+                                        self.log_path, "") from exc
+        self.returncode = None
+        if self.spec.readiness is not None:
+            self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        readiness = self.spec.readiness
+        assert readiness is not None and self._popen is not None
+        deadline = time.monotonic() + self.spec.ready_within
+        interval = _POLL_START
+        last = "not checked yet"
+        while True:
+            code = self._popen.poll()
+            if code is not None:
+                self.returncode = code
+                self._kill_leftovers()
+                raise ProcessStartError(self.name, f"exited with code {code} before it was ready",
+                                        self.log_path, tail_of(self.log_path))
+            try:
+                readiness.check(self.log_path)
+                return
+            except NotReadyError as exc:
+                last = str(exc)
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise ProcessStartError(
+                    self.name,
+                    f"was not ready within {self.spec.ready_within:.1f} s "
+                    f"(waiting for: {readiness.describe()}; last check: {last})",
+                    self.log_path,
+                    tail_of(self.log_path),
+                )
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 2, _POLL_MAX)
+
+    def _tree(self) -> list[psutil.Process]:
+        if self._popen is None:
+            return []
+        try:
+            root = psutil.Process(self._popen.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _kill_leftovers(self) -> None:
+        """Kill descendants that re-parented away from the tree (found by the process marker)."""
+        reaper.kill_marked(reaper.PROCESS_MARKER, self._marker, grace=1.0)
+
+    def send_signal(self, signum: int) -> None:
+        """Deliver a signal to the main process only (e.g. SIGSTOP to make it hang)."""
+        if self.is_running():
+            os.kill(self.pid, signum)
+
+    def kill(self) -> int | None:
+        """SIGKILL the whole tree at once, as a crash would; returns the exit code."""
+        return self.stop(grace=0.0)
+
+    def stop(self, grace: float | None = None) -> int | None:
+        """SIGTERM the whole tree, SIGKILL whatever is left after the grace period.
+
+        Returns the main process's exit code (negative: killed by that signal).
+        """
+        if self._popen is None:
+            return None
+        if self._popen.poll() is None:
+            grace = self.spec.stop_grace if grace is None else grace
+            tree = self._tree()
+            first = signal.SIGTERM if grace > 0 else signal.SIGKILL
+            _signal_all(tree, first)
+            if grace > 0:
+                deadline = time.monotonic() + grace
+                # The main process is our child: wait through Popen, which keeps its exit code
+                # (psutil would reap it and the code would be lost).
+                try:
+                    self._popen.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
+                psutil.wait_procs(tree[1:], timeout=max(0.0, deadline - time.monotonic()))
+                _signal_all(tree, signal.SIGKILL)
+        self.returncode = self._popen.wait()
+        self._kill_leftovers()
+        return self.returncode
+
+
+def _signal_all(procs: list[psutil.Process], signum: int) -> None:
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                proc.send_signal(signum)
+        except psutil.NoSuchProcess:
+            pass

@@ -1,0 +1,61 @@
+"""Allure helpers: attachments for failing scenarios and the run's environment.properties."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+
+import allure
+
+from support.processes.launcher import tail_of
+
+_LOG_ATTACHMENT_LINES = 2000
+
+
+def suite_version() -> str:
+    try:
+        return metadata.version("acceptance-suite")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def allure_results_dir(formats: Iterable[str], outputs: Iterable[object]) -> Path | None:
+    """The folder behave's Allure formatter writes to (behave pairs formats and outfiles)."""
+    for fmt, output in zip(formats, outputs, strict=False):
+        if "AllureFormatter" in fmt:
+            return Path(getattr(output, "name", str(output)))
+    return None
+
+
+def write_environment(results_dir: Path, facts: Mapping[str, str]) -> None:
+    """Write Allure's environment.properties (``key=value`` lines)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={_escape(value)}" for key, value in facts.items()]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def base_environment(codex_target: str) -> dict[str, str]:
+    return {
+        "suite.version": suite_version(),
+        "python.version": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "codex.target": codex_target,
+    }
+
+
+def attach_logs(logs: Iterable[tuple[str, Path]]) -> None:
+    """Attach each process log (the last lines of big ones) to the current scenario."""
+    for name, path in logs:
+        if path.exists():
+            allure.attach(tail_of(path, _LOG_ATTACHMENT_LINES), name=f"log: {name}",
+                          attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
