@@ -38,7 +38,7 @@ def _text(text: str) -> str:
 
 @parse.with_pattern(r"\d+ blocks?")
 def _blocks(text: str) -> int:
-    return int(text.split()[0])
+    return int(text.split(maxsplit=1)[0])
 
 
 register_type(Size=_size, Name=_name, Blocks=_blocks, Text=_text)
@@ -87,8 +87,8 @@ def step_same_peer(context: Context, node: str) -> None:
 
 
 # --- uploads ---------------------------------------------------------------------------------
-@step("{user:Name} uploads a {size:Size} file to node {node}")
-@step("{user:Name} has uploaded a {size:Size} file to node {node}")
+@step("{user:Name} uploads a {size:Size} file to node {node:Name}")
+@step("{user:Name} has uploaded a {size:Size} file to node {node:Name}")
 def step_upload(context: Context, user: str, size: int, node: str) -> None:
     world = context.codex
     world.upload(node, world.new_file(size))
@@ -103,14 +103,14 @@ def step_upload_named(context: Context, user: str, size: int, filename: str, nod
 
 @step('{user:Name} uploads a {size:Size} file named "{filename:Text}" of type "{mimetype:Text}" to node {node:Name}')
 @step('{user:Name} has uploaded a {size:Size} file named "{filename:Text}" of type "{mimetype:Text}" '
-      "to node {node}")
+      "to node {node:Name}")
 def step_upload_named_typed(context: Context, user: str, size: int, filename: str, mimetype: str,
                             node: str) -> None:
     world = context.codex
     world.upload(node, world.new_file(size), filename=filename, mimetype=mimetype)
 
 
-@when("{user:Name} uploads a {size:Size} file of zero bytes to node {node}")
+@when("{user:Name} uploads a {size:Size} file of zero bytes to node {node:Name}")
 def step_upload_zeros(context: Context, user: str, size: int, node: str) -> None:
     world = context.codex
     world.upload(node, world.new_file(size, zeros=True))
@@ -141,12 +141,12 @@ def step_upload_concurrently(context: Context, count: int, size: int, node: str)
     world.upload_concurrently(node, world.new_file(size), count)
 
 
-@when("{user:Name} tries to upload an empty file to node {node}")
+@when("{user:Name} tries to upload an empty file to node {node:Name}")
 def step_try_empty(context: Context, user: str, node: str) -> None:
     context.codex.try_upload(node, None)
 
 
-@when("{user:Name} tries to upload a {size:Size} file to node {node}")
+@when("{user:Name} tries to upload a {size:Size} file to node {node:Name}")
 def step_try_upload(context: Context, user: str, size: int, node: str) -> None:
     world = context.codex
     world.try_upload(node, world.new_file(size))
@@ -363,7 +363,7 @@ def step_answer_manifest(context: Context, filename: str, size: int) -> None:
                 equal_to((context.codex.last_upload.cid, filename, size)))
 
 
-@when("{user:Name} deletes the file from node {node}")
+@when("{user:Name} deletes the file from node {node:Name}")
 @when("{user:Name} deletes the file from node {node:Name} again")
 def step_delete(context: Context, user: str, node: str) -> None:
     context.codex.client(node).delete(context.codex.last_upload.cid)
@@ -374,7 +374,7 @@ def step_delete_unknown(context: Context, user: str, node: str) -> None:
     context.codex.client(node).delete(context.codex.unknown_manifest_cid())
 
 
-@when("{user:Name} tries to delete the first block of the file from node {node}")
+@when("{user:Name} tries to delete the first block of the file from node {node:Name}")
 def step_delete_block(context: Context, user: str, node: str) -> None:
     world = context.codex
     world.ask(node, "DELETE", f"/data/{world.first_block_cid()}")
@@ -399,7 +399,7 @@ def step_ask_block(context: Context, user: str, node: str) -> None:
     world.ask(node, "GET", f"/data/{world.first_block_cid()}")
 
 
-@when("{user:Name} calls a part of the API that does not exist on node {node}")
+@when("{user:Name} calls a part of the API that does not exist on node {node:Name}")
 def step_unknown_route(context: Context, user: str, node: str) -> None:
     context.codex.ask(node, "GET", "/no-such-route")
 

@@ -80,7 +80,7 @@ def _note_codex_version(context: Context, fleet: CodexFleet) -> None:
     for node in fleet.nodes.values():
         try:
             info = node.client.debug_info().get("codex", {})
-        except Exception:  # noqa: BLE001 - a stopped node simply has nothing to report
+        except Exception:
             continue
         context.environment_facts["codex.version"] = (
             f"{info.get('version', '?')} (revision {info.get('revision', '?')})"

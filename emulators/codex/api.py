@@ -80,7 +80,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return SERVER_HEADER
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         self.node.log.trace("HTTP " + format % args, topics="codex restapi")
 
     def __getattr__(self, name: str) -> Callable[[], None]:
@@ -137,10 +137,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         if handler is None:
             self._send(404)
             return
-        if self.command == "POST" and not is_upload and body is not None:
-            if not self.headers.get("Content-Type"):
-                self._send(400)
-                return
+        if (self.command == "POST" and not is_upload and body is not None
+                and not self.headers.get("Content-Type")):
+            self._send(400)
+            return
         try:
             handler(self, *args)
         except ResponseSent:

@@ -96,7 +96,8 @@ def parse_spr(text: str) -> str:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="codex", description="Codex storage node (acceptance-suite emulator)", allow_abbrev=False
+        prog="codex", description="Codex storage node (acceptance-suite emulator)",
+        allow_abbrev=False,
     )
     add = parser.add_argument
     add("-d", "--data-dir", type=Path, default=Path.home() / ".cache" / "codex")

@@ -62,7 +62,7 @@ class Space:
 
 
 class RepoStore:
-    """Thread-safe block store rooted at ``<data-dir>/repo`` with metadata in ``<data-dir>/meta``."""
+    """Thread-safe block store: blocks in ``<data-dir>/repo``, metadata in ``<data-dir>/meta``."""
 
     def __init__(self, data_dir: Path, quota_bytes: int, block_ttl: float) -> None:
         self._blocks_dir = data_dir / "repo"

@@ -25,7 +25,7 @@ IDENTITY = 0x00
 # registers: manifest, block, root, slot-root, proving-root, slot-cell and the poseidon2 hashes.
 ALLOWED_CODECS: frozenset[int] = frozenset(
     {
-        0x55, 0x70, 0x71, 0x0129, 0x72, 0x78,  # raw, dag-pb, dag-cbor, dag-json, libp2p-key, git-raw
+        0x55, 0x70, 0x71, 0x0129, 0x72, 0x78,  # raw, dag-pb/-cbor/-json, libp2p-key, git-raw
         0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,  # eth-*
         0xB0, 0xB1, 0xC0, 0xC1, 0xD0, 0xD1, 0xE0, 0xE1, 0xF0, 0xF1,  # bitcoin/zcash/stellar/...
         0x7B, 0x7C, 0xED,  # torrent-info, torrent-file, ed25519-pub
@@ -110,7 +110,7 @@ def multibase_decode(text: str) -> bytes:
         if prefix == "Z":
             return base58.b58decode(body.encode("ascii"), alphabet=_FLICKR_ALPHABET)
         if prefix in "bB":
-            if prefix == "b" and body != body.lower() or prefix == "B" and body != body.upper():
+            if (prefix == "b" and body != body.lower()) or (prefix == "B" and body != body.upper()):
                 raise ValueError("mixed case base32")
             return _b32(body)
         if prefix in "cC":

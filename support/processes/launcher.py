@@ -7,6 +7,7 @@ its whole tree. See ``reaper`` for how nothing survives the runner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from support.processes import reaper
-from support.processes.readiness import NotReadyError, Readiness
+from support.processes.readiness import NotReadyError, ProcessOutput, Readiness
 
 _POLL_START, _POLL_MAX = 0.02, 0.25
 
@@ -97,6 +98,7 @@ class ManagedProcess:
             log.write(f"### {time.strftime('%H:%M:%S')} starting: {' '.join(self.spec.argv)}\n"
                       .encode())
             log.flush()
+            output = ProcessOutput(self.log_path, log.tell())
             try:
                 self._popen = subprocess.Popen(
                     list(self.spec.argv),
@@ -113,10 +115,10 @@ class ManagedProcess:
                                         self.log_path, "") from exc
         self.returncode = None
         if self.spec.readiness is not None:
-            self._wait_ready()
+            self._wait_ready(output)
         return self
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, output: ProcessOutput) -> None:
         readiness = self.spec.readiness
         assert readiness is not None and self._popen is not None
         deadline = time.monotonic() + self.spec.ready_within
@@ -130,7 +132,7 @@ class ManagedProcess:
                 raise ProcessStartError(self.name, f"exited with code {code} before it was ready",
                                         self.log_path, tail_of(self.log_path))
             try:
-                readiness.check(self.log_path)
+                readiness.check(output)
                 return
             except NotReadyError as exc:
                 last = str(exc)
@@ -184,10 +186,8 @@ class ManagedProcess:
                 deadline = time.monotonic() + grace
                 # The main process is our child: wait through Popen, which keeps its exit code
                 # (psutil would reap it and the code would be lost).
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self._popen.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    pass
                 psutil.wait_procs(tree[1:], timeout=max(0.0, deadline - time.monotonic()))
                 _signal_all(tree, signal.SIGKILL)
         self.returncode = self._popen.wait()

@@ -55,7 +55,10 @@ def reserve_port(udp: bool = False) -> PortReservation:
     _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
     refused: set[int] = set()
     for _ in range(_ATTEMPTS):
-        port = port_for.select_random(ports=set(_CANDIDATES - refused))
+        try:
+            port = port_for.select_random(ports=set(_CANDIDATES - refused))
+        except port_for.PortForException:
+            break
         refused.add(port)
         fd = os.open(_LOCK_DIR / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
@@ -67,4 +70,6 @@ def reserve_port(udp: bool = False) -> PortReservation:
             os.close(fd)
             continue
         return PortReservation(port, fd)
-    raise PortReservationError(f"no free port found in {_ATTEMPTS} attempts")
+    raise PortReservationError(
+        f"no free port to reserve among {len(_CANDIDATES)} candidates after {len(refused)} tries"
+    )

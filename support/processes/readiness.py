@@ -17,12 +17,25 @@ class NotReadyError(Exception):
     """The process is not ready yet; the message says what the last check saw."""
 
 
+@dataclass(frozen=True)
+class ProcessOutput:
+    """What the process itself wrote to its log (from ``start``, after the launcher's header)."""
+
+    path: Path
+    start: int = 0
+
+    def lines(self) -> list[str]:
+        with open(self.path, "rb") as log:
+            log.seek(self.start)
+            return log.read().decode("utf-8", "replace").splitlines()
+
+
 class Readiness(Protocol):
     """One probe of a process; raises NotReadyError until the process serves."""
 
     def describe(self) -> str: ...
 
-    def check(self, log_path: Path) -> None: ...
+    def check(self, output: ProcessOutput) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,7 @@ class HttpGet:
     def describe(self) -> str:
         return f"GET {self.url} answers {self.status}"
 
-    def check(self, log_path: Path) -> None:
+    def check(self, output: ProcessOutput) -> None:
         try:
             response = requests.get(self.url, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -56,7 +69,7 @@ class TcpConnect:
     def describe(self) -> str:
         return f"TCP {self.host}:{self.port} accepts connections"
 
-    def check(self, log_path: Path) -> None:
+    def check(self, output: ProcessOutput) -> None:
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout):
                 return
@@ -75,7 +88,7 @@ class GrpcHealth:
     def describe(self) -> str:
         return f"gRPC health of {self.service or 'the server'} at {self.target} is SERVING"
 
-    def check(self, log_path: Path) -> None:
+    def check(self, output: ProcessOutput) -> None:
         with grpc.insecure_channel(self.target) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
@@ -98,9 +111,8 @@ class LogLine:
     def describe(self) -> str:
         return f"the log shows /{self.pattern}/"
 
-    def check(self, log_path: Path) -> None:
+    def check(self, output: ProcessOutput) -> None:
         regex = re.compile(self.pattern)
-        with open(log_path, encoding="utf-8", errors="replace") as log:
-            if any(regex.search(line) for line in log):
-                return
+        if any(regex.search(line) for line in output.lines()):
+            return
         raise NotReadyError(f"no log line matches /{self.pattern}/ yet")

@@ -12,6 +12,7 @@ children re-parent to init. Three layers use them:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -79,16 +80,12 @@ def _marked(variable: str, value: str | None = None) -> Iterator[tuple[psutil.Pr
 def kill_processes(procs: list[psutil.Process], grace: float) -> None:
     """SIGTERM each process, wait up to ``grace`` seconds, then SIGKILL what is left."""
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
-        except psutil.NoSuchProcess:
-            pass
     _gone, alive = psutil.wait_procs(procs, timeout=grace)
     for proc in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=grace)
 
 

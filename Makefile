@@ -1,0 +1,42 @@
+# Two entry points: `make acceptance` (the suite + report) and `make test` (everything CI runs).
+# Both set themselves up: a virtualenv in .venv (Python 3.11) and node_modules (Allure 3).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# Extra behave arguments, e.g. make acceptance BEHAVE_ARGS='-t @critical -D timeout_multiplier=2'
+BEHAVE_ARGS ?=
+
+.PHONY: acceptance test pytest lint install clean
+
+acceptance: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m support.acceptance $(BEHAVE_ARGS)
+
+# The acceptance run goes last so that its counted line ends the output.
+test: lint pytest $(NODE_STAMP)
+	$(PY) -m support.acceptance $(BEHAVE_ARGS)
+
+pytest: $(PY_STAMP)
+	$(PY) -m pytest
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m support.step_gates
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules allure-results allure-report reports artifacts
