@@ -425,6 +425,12 @@ def step_note_space(context: Context, node: str) -> None:
     context.codex.noted_space = context.codex.client(node).space()
 
 
+@given('the text "{text:Text}" is not stored on node {node:Name}')
+def step_text_absent(context: Context, text: str, node: str) -> None:
+    world = context.codex
+    world.client(node).delete(str(manifest_for_file(world.text_file(text).path).cid()))
+
+
 @then("node {node:Name}'s storage use grew by {blocks:Blocks} and {size:d} bytes")
 def step_space_grew(context: Context, node: str, blocks: int, size: int) -> None:
     before = context.codex.noted_space

@@ -41,15 +41,22 @@ class LocalFile:
     sha256: str
 
 
+_NO_ZERO = bytes.maketrans(b"\x00", b"\xff")
+
+
 def write_random_file(path: Path, size: int, seed: int | str) -> LocalFile:
-    """Write ``size`` pseudo-random bytes (reproducible from ``seed``) and hash them on the way."""
+    """Write ``size`` pseudo-random bytes (reproducible from ``seed``) and hash them on the way.
+
+    The bytes are never 0x00, so a zero-padded last block can never equal a block of zeros
+    another scenario stored: space accounting stays exact even on a shared running node.
+    """
     rng = random.Random(seed)
     digest = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
         remaining = size
         while remaining:
-            chunk = rng.randbytes(min(remaining, _WRITE_CHUNK))
+            chunk = rng.randbytes(min(remaining, _WRITE_CHUNK)).translate(_NO_ZERO)
             handle.write(chunk)
             digest.update(chunk)
             remaining -= len(chunk)

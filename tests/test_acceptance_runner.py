@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,19 +10,17 @@ import pytest
 from support import acceptance
 
 
-def write_suite(folder: Path, name: str, *, tests: int, failures: int, errors: int,
-                skipped: int) -> None:
+def write_result(folder: Path, name: str, status: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"TESTS-{name}.xml").write_text(
-        f'<testsuite name="{name}" tests="{tests}" failures="{failures}" errors="{errors}" '
-        f'skipped="{skipped}"></testsuite>')
+    (folder / f"{name}-result.json").write_text(json.dumps({"name": name, "status": status}))
 
 
-def test_counts_add_up_across_features(tmp_path: Path) -> None:
-    write_suite(tmp_path, "a", tests=5, failures=1, errors=0, skipped=1)
-    write_suite(tmp_path, "b", tests=3, failures=0, errors=1, skipped=0)
-    counts = acceptance.count_junit(tmp_path)
-    assert counts.line() == "scenarios: 5 passed, 2 failed, 1 skipped"
+def test_counts_every_recorded_scenario(tmp_path: Path) -> None:
+    for index, status in enumerate(["passed", "passed", "failed", "broken", "skipped", "unknown"]):
+        write_result(tmp_path, str(index), status)
+    (tmp_path / "environment.properties").write_text("a=b\n")
+    counts = acceptance.count_results(tmp_path)
+    assert counts.line() == "scenarios: 2 passed, 3 failed, 1 skipped"
 
 
 def test_a_run_with_no_scenarios_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

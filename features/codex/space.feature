@@ -14,6 +14,8 @@ Feature: A node accounts for the space its files use
 
   @critical
   Scenario: The reference content uses one block plus its manifest
+    Given the text "some file contents" is not stored on node A
+    And node A's storage use is noted
     When Alice uploads the text "some file contents" to node A
     Then node A's storage use grew by 2 blocks and 65592 bytes
 
