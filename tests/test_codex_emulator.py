@@ -314,3 +314,42 @@ def test_requests_session_reuse_after_download(shared_node: CodexNode) -> None:
     assert shared_node.client.download_bytes(cid) == b"abc"
     assert shared_node.client.exists(cid)
     assert isinstance(shared_node.client.session, requests.Session)
+
+
+def test_cors_headers_when_an_origin_is_configured(fleet: CodexFleet) -> None:
+    node = fleet.start("cors")
+    node.flags.append("--api-cors-origin=https://app.example")
+    fleet.restart("cors")
+    preflight = raw_request(node, "OPTIONS", "/data")
+    assert preflight.status == 204
+    assert preflight.getheader("Access-Control-Allow-Origin") == "https://app.example"
+    assert preflight.getheader("Access-Control-Allow-Methods") == "POST, OPTIONS"
+    assert preflight.getheader("Access-Control-Allow-Headers") == \
+        "content-type, content-disposition"
+    assert preflight.getheader("Access-Control-Max-Age") == "86400"
+    cid_preflight = raw_request(node, "OPTIONS", f"/data/{Cid.of_bytes(CODEX_MANIFEST, b'x')}")
+    assert cid_preflight.getheader("Access-Control-Allow-Methods") == "GET,DELETE, OPTIONS"
+    cid = node.client.upload(b"cross-origin")
+    download = raw_request(node, "GET", f"/data/{cid}")
+    assert download.getheader("Access-Control-Allow-Methods") == "GET, OPTIONS"
+    assert download.getheader("Access-Control-Headers") == "X-Requested-With"
+    error = raw_request(node, "GET", "/data/not-a-cid/exists")
+    assert error.getheader("Access-Control-Allow-Origin") == "https://app.example"
+    normal = raw_request(node, "GET", "/space", headers={"Origin": "https://app.example"})
+    assert normal.getheader("Access-Control-Allow-Origin") == "https://app.example"
+    assert normal.getheader("Vary") == "Origin"
+
+
+def test_no_cors_headers_by_default(shared_node: CodexNode) -> None:
+    response = raw_request(shared_node, "OPTIONS", "/data")
+    assert response.status == 204
+    assert not [h for h, _ in response.getheaders() if h.lower().startswith("access-control")]
+
+
+def test_headers_must_arrive_within_ten_seconds(shared_node: CodexNode) -> None:
+    parts = urlsplit(shared_node.client.base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(b"GET /api/codex/v1/space HTTP/1.1\r\n")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # the node closes the connection
+        assert 9 <= time.monotonic() - started < 20

@@ -69,3 +69,33 @@ def test_port_in_use_is_a_clear_fatal_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Unable to start Codex node" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_config_file_is_read_with_the_lowest_precedence(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text('api-port = 8005\ndisc-port = 8095\nbootstrap-node = ["spr:a", "spr:b"]\n'
+                      'metrics = true\n')
+    parsed = parse_args([f"--config-file={config}", "--disc-port=9000"],
+                        environ={"CODEX_API_PORT": "8006"})
+    assert (parsed.api_port, parsed.disc_port) == (8006, 9000)
+    assert parsed.bootstrap_nodes == ("spr:a", "spr:b")
+
+
+def test_unreadable_config_file_is_named(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "emulators.codex",
+                           f"--config-file={tmp_path / 'missing.toml'}"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "cannot read config file" in done.stderr
+
+
+def test_a_key_file_others_can_read_stops_the_node(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "key").write_bytes(b"\x08\x02\x12\x20" + bytes(range(1, 33)))
+    (data_dir / "key").chmod(0o644)
+    done = subprocess.run([sys.executable, "-m", "emulators.codex", f"--data-dir={data_dir}",
+                           "--api-port=0", "--disc-port=0"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1
+    assert "The network private key file is not safe, aborting" in done.stdout

@@ -35,6 +35,7 @@ from support.codex.cid import CODEX_MANIFEST, Cid, CidError
 from support.codex.manifest import Manifest, ManifestError
 
 PREFIX = "/api/codex/v1"
+HEADERS_TIMEOUT = 10.0
 VERSION_INFO = {"version": "untagged build", "revision": "bd360322", "contracts": "unknown"}
 HTML = "text/html"
 HTML_UTF8 = "text/html; charset=utf-8"
@@ -70,6 +71,8 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     """Routes one connection's requests to the node."""
 
     protocol_version = "HTTP/1.1"
+    # chronos: request headers must arrive within 10 s; bodies may take as long as they take.
+    timeout = HEADERS_TIMEOUT
     server: CodexHttpServer
 
     @property
@@ -89,6 +92,23 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             return self._dispatch
         raise AttributeError(name)
 
+    def _cors(self, methods: str) -> list[tuple[str, bytes]]:
+        """nim-codex's CORS trio, when ``--api-cors-origin`` is set (codex.md §1)."""
+        origin = self.node.config.api_cors_origin
+        if origin is None:
+            return []
+        return [("Access-Control-Allow-Origin", header_bytes(origin)),
+                ("Access-Control-Allow-Methods", f"{methods}, OPTIONS".encode()),
+                ("Access-Control-Max-Age", b"86400")]
+
+    def _presto_origin(self) -> list[tuple[str, bytes]]:
+        """presto's own header on ordinary answers to a request with exactly one Origin."""
+        origin = self.node.config.api_cors_origin
+        if origin is None or len(self.headers.get_all("Origin") or []) != 1:
+            return []
+        vary = [] if origin == "*" else [("Vary", b"Origin")]
+        return [("Access-Control-Allow-Origin", header_bytes(origin)), *vary]
+
     def _send(
         self,
         status: int,
@@ -99,6 +119,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if content_type is not None:
             self.send_header("Content-Type", content_type)
+        if status >= 400 and content_type is not None:
+            headers = [*self._cors(self._route_method), *headers]
+        elif status < 400 and not headers:
+            headers = self._presto_origin()
         for name, value in headers:
             self._headers_buffer.append(name.encode("latin-1") + b": " + value + b"\r\n")
         self.send_header("Content-Length", str(len(body)))
@@ -126,7 +150,9 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         self._query = parse_qs(query)
         handler, args = self._route(self.command, path)
+        self._route_method = self.command
         is_upload = handler == CodexRequestHandler.upload
+        self.connection.settimeout(None)
         body = None if is_upload else self._body_reader()
         try:
             if body is not None:
@@ -147,6 +173,8 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             pass
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        finally:
+            self.connection.settimeout(HEADERS_TIMEOUT)
 
     def _route(self, method: str, path: str) -> tuple[Callable[..., None] | None, tuple[str, ...]]:
         if not path.startswith(PREFIX + "/"):
@@ -218,8 +246,11 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
                    self.node.datasets()]
         self._json({"content": content})
 
-    def preflight(self, *_: str) -> None:
-        self._send(204)
+    def preflight(self, *cid: str) -> None:
+        headers = self._cors("GET,DELETE" if cid else "POST")
+        if headers and not cid:
+            headers.append(("Access-Control-Allow-Headers", b"content-type, content-disposition"))
+        self._send(204, headers=headers)
 
     def local_download(self, cid_text: str) -> None:
         cid = self._cid(cid_text)
@@ -255,7 +286,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         disposition = b"attachment"
         if manifest.filename is not None:
             disposition += b'; filename="' + header_bytes(manifest.filename) + b'"'
-        headers = [("Content-Type", content_type), ("Content-Disposition", disposition),
+        cors = self._cors("GET")
+        if cors:
+            cors.append(("Access-Control-Headers", b"X-Requested-With"))
+        headers = [("Content-Type", content_type), ("Content-Disposition", disposition), *cors,
                    *extra_headers, ("Content-Length", str(manifest.dataset_size).encode()),
                    ("Connection", b"close")]
         for name, value in headers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,11 +148,36 @@ def _env_arguments(environ: Mapping[str, str], parser: argparse.ArgumentParser) 
     return args
 
 
+def _config_file_arguments(argv: Sequence[str], environ: Mapping[str, str],
+                           parser: argparse.ArgumentParser) -> list[str]:
+    """``--config-file=node.toml`` → one ``--key=value`` per TOML key (lists repeat the flag)."""
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("--config-file", default=environ.get("CODEX_CONFIG_FILE"))
+    path = probe.parse_known_args(argv)[0].config_file
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        parser.error(f"cannot read config file {path}: {exc}")
+    args: list[str] = []
+    for key, value in table.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                args.extend([f"--{key}"] if item else [])
+            else:
+                args.append(f"--{key}={item}")
+    return args
+
+
 def parse_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> NodeConfig:
-    """Parse a ``codex`` argv (plus ``CODEX_*`` variables); exits 2 with a message on bad input."""
+    """Parse a ``codex`` argv (plus ``CODEX_*`` variables and ``--config-file``, in rising
+    precedence: file, environment, command line); exits 2 with a message on bad input."""
     parser = _build_parser()
     env = os.environ if environ is None else environ
-    ns = parser.parse_args([*_env_arguments(env, parser), *argv])
+    from_file = _config_file_arguments(argv, env, parser)
+    ns = parser.parse_args([*from_file, *_env_arguments(env, parser), *argv])
     return NodeConfig(
         data_dir=ns.data_dir,
         listen_addrs=tuple(ns.listen_addrs or [("0.0.0.0", 0)]),

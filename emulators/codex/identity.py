@@ -46,6 +46,10 @@ def multiaddr_bytes(host: str, port: int, protocol: str) -> bytes:
     )
 
 
+class UnsafeKeyFileError(Exception):
+    """The key file is readable or writable by others; nim-codex refuses to start."""
+
+
 @dataclass(frozen=True)
 class NodeIdentity:
     """A node's key pair and the identifiers derived from it."""
@@ -56,6 +60,8 @@ class NodeIdentity:
     def load_or_create(cls, key_path: Path) -> NodeIdentity:
         """Read the key file, or create it (0600) on first start."""
         if key_path.exists():
+            if key_path.stat().st_mode & 0o077:
+                raise UnsafeKeyFileError("The network private key file is not safe, aborting")
             raw = key_path.read_bytes()
             if len(raw) != 36 or raw[:4] != b"\x08\x02\x12\x20":
                 raise ValueError(f"{key_path} is not a secp256k1 libp2p private key")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emulators.codex.api import CodexHttpServer
 from emulators.codex.cli import NodeConfig, parse_args
-from emulators.codex.identity import NodeIdentity
+from emulators.codex.identity import NodeIdentity, UnsafeKeyFileError
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.node import CodexNode
 
@@ -72,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     logger = ChroniclesLogger(config.log_level)
     try:
         code = run(config, logger)
-    except OSError as exc:
+    except UnsafeKeyFileError as exc:
+        logger.warn(str(exc), topics="codex")
+        code = 1
+    except (OSError, ValueError) as exc:
         logger.log("fatal", "Unable to start Codex node", topics="codex", error=exc)
         code = 1
     sys.exit(code)

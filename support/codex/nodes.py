@@ -142,20 +142,18 @@ class CodexFleet:
 
     def stop(self, name: str) -> int | None:
         """Stop a node gracefully (SIGTERM, then SIGKILL after the grace); returns its exit code."""
-        self.require_control("stop a node")
-        node = self.node(name)
-        assert node.process is not None
-        code = node.process.stop()
-        node.exit_codes.append(code)
-        return code
+        return self._end(name, "stop a node", graceful=True)
 
     def kill(self, name: str) -> int | None:
-        """SIGKILL a node, as a crash would."""
-        self.require_control("kill a node")
-        node = self.node(name)
-        assert node.process is not None
-        code = node.process.kill()
-        node.exit_codes.append(code)
+        """SIGKILL a node, as a crash would; returns its exit code."""
+        return self._end(name, "kill a node", graceful=False)
+
+    def _end(self, name: str, action: str, graceful: bool) -> int | None:
+        self.require_control(action)
+        process = self.node(name).process
+        assert process is not None
+        code = process.stop() if graceful else process.kill()
+        self.node(name).exit_codes.append(code)
         return code
 
     def restart(self, name: str) -> CodexNode:
@@ -169,7 +167,7 @@ class CodexFleet:
         return node
 
     def log_files(self) -> list[tuple[str, Path]]:
-        return [(node.name, node.process.log_path) for node in self.nodes.values()
+        return [(node.process.name, node.process.log_path) for node in self.nodes.values()
                 if node.process is not None]
 
     def close(self) -> dict[str, int | None]:
