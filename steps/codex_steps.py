@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import parse
-from behave import given, register_type, step, then, when
+from behave import given, step, then, when
 from behave.runner import Context
 from hamcrest import (
     assert_that,
@@ -15,33 +14,12 @@ from hamcrest import (
     starts_with,
 )
 
+from support import step_types  # noqa: F401 - registers the parse types
 from support.codex.cid import CODEX_MANIFEST, CODEX_ROOT, Cid
 from support.codex.manifest import manifest_for_file
+from support.codex.nodes import NodeOptions
 from support.commands import run_tool
-from support.content import parse_size, write_random_file
-
-
-@parse.with_pattern(r"\d+\s*(?:bytes?|KiB|MiB|GiB)(?:\s*\+\s*\d+\s*(?:bytes?|KiB|MiB|GiB))*")
-def _size(text: str) -> int:
-    return parse_size(text)
-
-
-@parse.with_pattern(r"[A-Za-z][A-Za-z0-9_-]*")
-def _name(text: str) -> str:
-    return text
-
-
-@parse.with_pattern(r'[^"]*')
-def _text(text: str) -> str:
-    return text
-
-
-@parse.with_pattern(r"\d+ blocks?")
-def _blocks(text: str) -> int:
-    return int(text.split(maxsplit=1)[0])
-
-
-register_type(Size=_size, Name=_name, Blocks=_blocks, Text=_text)
+from support.content import write_random_file
 
 _ACTIONS = {
     "download": ("GET", "/data/{cid}"),
@@ -61,7 +39,7 @@ def step_node_running(context: Context, name: str) -> None:
 
 @given('a Codex node "{name:Text}" is running with a storage quota of {quota:Size}')
 def step_node_with_quota(context: Context, name: str, quota: int) -> None:
-    context.codex.fleet.start(name, storage_quota=quota)
+    context.codex.fleet.start(name, options=NodeOptions(storage_quota=quota))
 
 
 @when("node {node:Name} is restarted")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.codex.nodes import CodexFleet, CodexNode
+from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
 from support.config import Settings
 
 
@@ -23,5 +23,5 @@ def shared_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodexNode]
     """One emulated node for a whole test module (tests must not depend on its other content)."""
     base = tmp_path_factory.mktemp("codex")
     fleet = CodexFleet(Settings(), base / "work", base / "logs")
-    yield fleet.start("shared", block_retries=1)
+    yield fleet.start("shared", options=NodeOptions(block_retries=1))
     fleet.close()

@@ -17,7 +17,7 @@ import requests
 
 from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
 from support.codex.client import CodexClient, CodexError, DownloadCancelledError
-from support.codex.nodes import CodexFleet, CodexNode
+from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
 
 API = "/api/codex/v1"
 
@@ -131,7 +131,7 @@ def test_aborted_upload_creates_no_dataset(shared_node: CodexNode) -> None:
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(f"POST {API}/data HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n"
                      .encode() + os.urandom(200_000))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 2
     while time.monotonic() < deadline:  # the node notices the abort asynchronously
         assert {item.cid for item in shared_node.client.list_data()} == before
         time.sleep(0.1)
@@ -259,7 +259,7 @@ def test_client_downloads_to_a_file(shared_node: CodexNode, tmp_path: Path) -> N
 
 
 def test_quota_failure_keeps_blocks_already_written(fleet: CodexFleet) -> None:
-    node = fleet.start("small", storage_quota=3 * 65536)
+    node = fleet.start("small", options=NodeOptions(storage_quota=3 * 65536))
     with pytest.raises(CodexError) as caught:
         node.client.upload(os.urandom(5 * 65536))
     assert caught.value.status == 500
@@ -280,10 +280,7 @@ def test_data_and_identity_survive_a_restart(fleet: CodexFleet) -> None:
 
 
 def test_blocks_expire_with_a_short_ttl(fleet: CodexFleet) -> None:
-    node = fleet.start("ephemeral")
-    # The suite's fleet has no TTL knob yet: restart the same node with expiry flags appended.
-    node.flags += ["--block-ttl=1", "--block-mi=1"]
-    fleet.restart("ephemeral")
+    node = fleet.start("ephemeral", options=NodeOptions(block_ttl=1, block_maintenance_interval=1))
     cid = node.client.upload(b"short-lived")
     deadline = time.monotonic() + 10
     while node.client.exists(cid):

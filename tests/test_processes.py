@@ -16,7 +16,13 @@ import pytest
 
 from support.processes import ports, reaper
 from support.processes.launcher import ManagedProcess, ProcessSpec, ProcessStartError
-from support.processes.readiness import LogLine, NotReadyError, ProcessOutput, TcpConnect
+from support.processes.readiness import (
+    GrpcHealth,
+    LogLine,
+    NotReadyError,
+    ProcessOutput,
+    TcpConnect,
+)
 
 PY = sys.executable
 
@@ -216,3 +222,28 @@ def test_tcp_readiness_reports_refusal(tmp_path: Path) -> None:
             TcpConnect("127.0.0.1", reservation.port).check(ProcessOutput(tmp_path / "none.log"))
     finally:
         reservation.release()
+
+
+def test_grpc_health_readiness(tmp_path: Path) -> None:
+    reservation = ports.reserve_port()
+    port = reservation.port
+    reservation.release()
+    process = ManagedProcess(spec(tmp_path, f"""
+        import time
+        from concurrent import futures
+        import grpc
+        from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+        time.sleep(0.5)  # not ready at once: the check must retry
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        servicer = health.HealthServicer()
+        servicer.set("chat.Chat", health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        server.add_insecure_port("127.0.0.1:{port}")
+        server.start()
+        server.wait_for_termination()
+    """, readiness=GrpcHealth(f"127.0.0.1:{port}", "chat.Chat"), ready_within=30)).start()
+    try:
+        with pytest.raises(NotReadyError, match=r"NOT_FOUND|SERVICE_UNKNOWN"):
+            GrpcHealth(f"127.0.0.1:{port}", "no.Such").check(ProcessOutput(process.log_path))
+    finally:
+        process.stop()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import platform
 import re
-import threading
+import socket
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs
 
+import base58
+
+from emulators.codex.exchange import PeerUnreachableError
 from emulators.codex.filenames import filename_from_content_disposition, is_valid_filename
 from emulators.codex.http_io import (
     BadChunkedBodyError,
@@ -22,6 +25,7 @@ from emulators.codex.http_io import (
     is_valid_media_type,
     prefers_plain_text,
 )
+from emulators.codex.identity import InvalidRecordError
 from emulators.codex.logs import LEVELS
 from emulators.codex.node import (
     BlockNotFoundError,
@@ -31,7 +35,7 @@ from emulators.codex.node import (
     RetriesExhaustedError,
 )
 from emulators.codex.store import BlockInUseError, QuotaExceededError
-from support.codex.cid import CODEX_MANIFEST, Cid, CidError
+from support.codex.cid import CODEX_MANIFEST, Cid, CidError, decode_varint
 from support.codex.manifest import Manifest, ManifestError
 
 PREFIX = "/api/codex/v1"
@@ -80,6 +84,12 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         return self.server.node
 
     # --- plumbing -----------------------------------------------------------------------------
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and the
+        # client's delayed ACK add about 40 ms to every keep-alive answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def version_string(self) -> str:
         return SERVER_HEADER
 
@@ -127,9 +137,8 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             self._headers_buffer.append(name.encode("latin-1") + b": " + value + b"\r\n")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close" if self.close_connection else "keep-alive")
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        self._headers_buffer.extend([b"\r\n", body])  # one write for headers and body
+        self.flush_headers()
 
     def _text(self, status: int, text: str, content_type: str = HTML) -> None:
         self._send(status, text.encode(), content_type)
@@ -268,7 +277,11 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     def network_stream(self, cid_text: str) -> None:
         cid = self._cid(cid_text)
         try:
-            manifest = self.node.obtain_manifest(cid)
+            try:
+                manifest = self.node.obtain_manifest(cid)
+            except RetriesExhaustedError:
+                # nim-codex falls back to a single-block fetch: a second full round of retries.
+                manifest = self.node.obtain_manifest(cid)
         except ManifestError:
             self._text(404, INVALID_MANIFEST_CID, HTML_UTF8)
             return
@@ -309,15 +322,8 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             self._text(404, INVALID_MANIFEST_CID)
             return
         manifest = self._network_manifest(cid)
-        threading.Thread(target=self._prefetch, args=(manifest,), daemon=True).start()
+        self.node.download_in_background(manifest)
         self._json({"cid": str(cid), "manifest": manifest.to_json()})
-
-    def _prefetch(self, manifest: Manifest) -> None:
-        try:
-            for _block in self.node.dataset_blocks(manifest):
-                pass
-        except RetriesExhaustedError as exc:
-            self.node.log.warn("Background download failed", topics="codex node", error=exc)
 
     def network_manifest(self, cid_text: str) -> None:
         cid = self._cid(cid_text)
@@ -385,13 +391,43 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         self._send(200, b"", PLAIN)
 
     def connect(self, peer_id: str) -> None:
-        if not self._query.get("addrs"):
+        if not is_peer_id(peer_id):
+            self._text(400, "peerid: incorrect PeerId string")
+            return
+        addresses = [addr for text in self._query.get("addrs", [])
+                     if (addr := parse_tcp_multiaddr(text)) is not None]
+        try:
+            found = self.node.connect(peer_id, addresses)
+        except PeerUnreachableError:
+            self._text(400, "Unable to dial peer")
+            return
+        except (ValueError, InvalidRecordError):
+            self._text(500, "Unknown error dialling peer")
+            return
+        if not found:
             self._text(400, "Unable to find Peer!")
             return
-        self._text(400, "Unable to dial peer")
+        self._send(200, b"Successfully connected to peer", PLAIN)
 
     def persistence_disabled(self) -> None:
         self._text(503, "Persistence is not enabled")
+
+
+def is_peer_id(text: str) -> bool:
+    """Whether ``text`` parses as a libp2p peer ID (base58btc of a valid multihash)."""
+    try:
+        raw = base58.b58decode(text.encode("ascii"))
+        code, offset = decode_varint(raw)
+        length, offset = decode_varint(raw, offset)
+    except (ValueError, UnicodeEncodeError, CidError):
+        return False
+    return code in (0x00, 0x12) and len(raw) == offset + length and (code == 0 or length == 32)
+
+
+def parse_tcp_multiaddr(text: str) -> tuple[str, int] | None:
+    """``/ip4/<host>/tcp/<port>`` → (host, port); anything else is None (ignored, as in nim)."""
+    match = re.fullmatch(r"/ip4/(\d{1,3}(?:\.\d{1,3}){3})/tcp/(\d{1,5})", text)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 _CID = r"/([^/]+)"

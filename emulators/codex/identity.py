@@ -9,6 +9,7 @@ peer ID stays the same for a data dir across restarts. The SPR is a libp2p signe
 from __future__ import annotations
 
 import base64
+import binascii
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -16,10 +17,12 @@ from pathlib import Path
 
 import base58
 from Crypto.Hash import keccak
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from support.codex.cid import encode_varint
+from support.codex.cid import CidError, decode_varint, encode_varint
+from support.codex.wire import WireError, bytes_field, iter_fields, varint_field
 
 _SECP256K1 = 2  # libp2p KeyType
 _PEER_RECORD_PAYLOAD_TYPE = b"\x03\x01"
@@ -27,12 +30,24 @@ _PEER_RECORD_DOMAIN = b"libp2p-peer-record"
 _MULTIADDR_IP4, _MULTIADDR_TCP, _MULTIADDR_UDP = 0x04, 0x06, 0x0111
 
 
-def _field(number: int, value: bytes) -> bytes:
-    return encode_varint(number << 3 | 2) + encode_varint(len(value)) + value
+class InvalidRecordError(ValueError):
+    """An SPR that does not decode, or whose signature or peer ID does not check out."""
 
 
-def _uint_field(number: int, value: int) -> bytes:
-    return encode_varint(number << 3) + encode_varint(value)
+@dataclass(frozen=True)
+class PeerRecord:
+    """What a signed peer record says: who, which version, and where (protocol, host, port)."""
+
+    peer_id: str
+    node_id: str
+    seq: int
+    addresses: tuple[tuple[str, str, int], ...]
+
+    def first(self, protocol: str) -> tuple[str, int] | None:
+        for proto, host, port in self.addresses:
+            if proto == protocol:
+                return host, port
+        return None
 
 
 def multiaddr_bytes(host: str, port: int, protocol: str) -> bytes:
@@ -48,6 +63,66 @@ def multiaddr_bytes(host: str, port: int, protocol: str) -> bytes:
 
 class UnsafeKeyFileError(Exception):
     """The key file is readable or writable by others; nim-codex refuses to start."""
+
+
+def parse_multiaddr(raw: bytes) -> tuple[str, str, int]:
+    """Binary ``/ip4/<host>/<tcp|udp>/<port>`` → (protocol, host, port)."""
+    code, offset = decode_varint(raw)
+    if code != _MULTIADDR_IP4 or len(raw) < offset + 4:
+        raise InvalidRecordError("only /ip4 addresses are supported")
+    host = str(ipaddress.IPv4Address(raw[offset : offset + 4]))
+    code, offset = decode_varint(raw, offset + 4)
+    protocols = {_MULTIADDR_TCP: "tcp", _MULTIADDR_UDP: "udp"}
+    if code not in protocols or len(raw) != offset + 2:
+        raise InvalidRecordError("only tcp and udp ports are supported")
+    return protocols[code], host, int.from_bytes(raw[offset:], "big")
+
+
+def peer_id_of(public_key_protobuf: bytes) -> str:
+    """The peer ID of a public key protobuf (identity multihash, base58btc)."""
+    multihash = encode_varint(0) + encode_varint(len(public_key_protobuf)) + public_key_protobuf
+    return base58.b58encode(multihash).decode("ascii")
+
+
+def node_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
+    """The discovery node ID: keccak-256 of the uncompressed public key, in hex."""
+    raw = public_key.public_bytes(serialization.Encoding.X962,
+                                  serialization.PublicFormat.UncompressedPoint)
+    return keccak.new(digest_bits=256, data=raw[1:]).hexdigest()
+
+
+def decode_spr(text: str) -> PeerRecord:
+    """Decode an ``spr:`` text, checking the envelope's signature and the record's peer ID."""
+    if not text.startswith("spr:"):
+        raise InvalidRecordError("a signed peer record starts with 'spr:'")
+    try:
+        body = text[4:]
+        envelope = dict(iter_fields(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+        public_key, payload_type = envelope[1], envelope[2]
+        record, signature = envelope[3], envelope[5]
+        key_fields = dict(iter_fields(public_key))  # type: ignore[arg-type]
+        if key_fields.get(1) != _SECP256K1 or payload_type != _PEER_RECORD_PAYLOAD_TYPE:
+            raise InvalidRecordError("not a secp256k1 peer record")
+        point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), key_fields[2])
+        signed = b"".join(encode_varint(len(part)) + part  # type: ignore[arg-type]
+                          for part in (_PEER_RECORD_DOMAIN, payload_type, record))
+        point.verify(signature, signed, ec.ECDSA(hashes.SHA256()))  # type: ignore[arg-type]
+        fields = list(iter_fields(record))  # type: ignore[arg-type]
+        values = dict(fields)
+        peer_id = base58.b58encode(values[1]).decode("ascii")  # type: ignore[arg-type]
+        if peer_id != peer_id_of(public_key):  # type: ignore[arg-type]
+            raise InvalidRecordError("the record's peer ID is not its signer's")
+        addresses = tuple(parse_multiaddr(dict(iter_fields(info))[1])  # type: ignore[arg-type]
+                          for number, info in fields if number == 3)
+        return PeerRecord(peer_id, node_id_of(point), int(values.get(2, 0)), addresses)
+    except InvalidRecordError:
+        raise
+    except InvalidSignature as exc:
+        raise InvalidRecordError("the record's signature does not verify") from exc
+    except KeyError as exc:
+        raise InvalidRecordError(f"signed peer record without field {exc}") from exc
+    except (ValueError, TypeError, CidError, WireError, binascii.Error) as exc:
+        raise InvalidRecordError(f"undecodable signed peer record: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -71,7 +146,7 @@ class NodeIdentity:
         secret = key.private_numbers().private_value.to_bytes(32, "big")
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(_uint_field(1, _SECP256K1) + _field(2, secret))
+            handle.write(varint_field(1, _SECP256K1) + bytes_field(2, secret))
         return cls(key)
 
     def _public_bytes(self, compressed: bool) -> bytes:
@@ -84,7 +159,7 @@ class NodeIdentity:
 
     @property
     def public_key_protobuf(self) -> bytes:
-        return _uint_field(1, _SECP256K1) + _field(2, self._public_bytes(compressed=True))
+        return varint_field(1, _SECP256K1) + bytes_field(2, self._public_bytes(compressed=True))
 
     @property
     def peer_id_bytes(self) -> bytes:
@@ -94,27 +169,25 @@ class NodeIdentity:
 
     @property
     def peer_id(self) -> str:
-        return base58.b58encode(self.peer_id_bytes).decode("ascii")
+        return peer_id_of(self.public_key_protobuf)
 
     @property
     def node_id(self) -> str:
-        """The discovery node ID: keccak-256 of the uncompressed public key, in hex."""
-        digest = keccak.new(digest_bits=256, data=self._public_bytes(compressed=False)[1:])
-        return digest.hexdigest()
+        return node_id_of(self.private_key.public_key())
 
     def signed_peer_record(self, addresses: list[bytes], seq: int) -> str:
         """``spr:`` + unpadded base64url of a signed envelope around a PeerRecord."""
-        record = _field(1, self.peer_id_bytes) + _uint_field(2, seq)
-        record += b"".join(_field(3, _field(1, address)) for address in addresses)
+        record = bytes_field(1, self.peer_id_bytes) + varint_field(2, seq)
+        record += b"".join(bytes_field(3, bytes_field(1, address)) for address in addresses)
         unsigned = b"".join(
             encode_varint(len(part)) + part
             for part in (_PEER_RECORD_DOMAIN, _PEER_RECORD_PAYLOAD_TYPE, record)
         )
         signature = self.private_key.sign(unsigned, ec.ECDSA(hashes.SHA256()))
         envelope = (
-            _field(1, self.public_key_protobuf)
-            + _field(2, _PEER_RECORD_PAYLOAD_TYPE)
-            + _field(3, record)
-            + _field(5, signature)
+            bytes_field(1, self.public_key_protobuf)
+            + bytes_field(2, _PEER_RECORD_PAYLOAD_TYPE)
+            + bytes_field(3, record)
+            + bytes_field(5, signature)
         )
         return "spr:" + base64.urlsafe_b64encode(envelope).decode("ascii").rstrip("=")

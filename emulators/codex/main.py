@@ -12,26 +12,17 @@ from pathlib import Path
 
 from emulators.codex.api import CodexHttpServer
 from emulators.codex.cli import NodeConfig, parse_args
+from emulators.codex.exchange import ExchangeServer
 from emulators.codex.identity import NodeIdentity, UnsafeKeyFileError
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.node import CodexNode
 
 
-def _bind_sockets(config: NodeConfig) -> tuple[list[socket.socket], list[tuple[str, int]]]:
-    """Bind the libp2p TCP listeners and the UDP discovery port, as the real node does."""
-    sockets: list[socket.socket] = []
-    bound: list[tuple[str, int]] = []
-    for host, port in config.listen_addrs:
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind((host, port))
-        tcp.listen()
-        sockets.append(tcp)
-        bound.append(tcp.getsockname()[:2])
+def _bind_discovery(config: NodeConfig) -> socket.socket:
+    """The UDP discovery port, bound as the real node binds it."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind((config.listen_addrs[0][0], config.disc_port))
-    sockets.append(udp)
-    return sockets, bound
+    return udp
 
 
 def _prepare_data_dir(path: Path) -> None:
@@ -43,9 +34,13 @@ def run(config: NodeConfig, logger: ChroniclesLogger) -> int:
     """Run the node until SIGTERM or SIGINT; returns the process exit code."""
     _prepare_data_dir(config.data_dir)
     identity = NodeIdentity.load_or_create(config.data_dir / "key")
-    sockets, bound = _bind_sockets(config)
     node = CodexNode(config, identity, logger)
-    node.listen_addrs = bound
+    exchanges = [ExchangeServer(address, node.store, node.describe)
+                 for address in config.listen_addrs]
+    udp = _bind_discovery(config)
+    node.start_network([server.server_address[:2] for server in exchanges], udp)
+    for exchange in exchanges:
+        exchange.start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -59,9 +54,11 @@ def run(config: NodeConfig, logger: ChroniclesLogger) -> int:
     logger.notice("Stopping Codex", topics="codex")
     server.shutdown()
     server.server_close()
+    for exchange in exchanges:
+        exchange.shutdown()
+        exchange.server_close()
     node.stop()
-    for sock in sockets:
-        sock.close()
+    udp.close()
     logger.notice("Exited codex", topics="codex")
     return 0
 

@@ -1,21 +1,33 @@
-"""What a Codex node does with data, independent of HTTP: store, retrieve, list, delete."""
+"""What a Codex node does with data, independent of HTTP: store, fetch, stream, list, delete."""
 
 from __future__ import annotations
 
 import hashlib
 import random
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from emulators.codex.cli import NodeConfig
-from emulators.codex.identity import NodeIdentity, multiaddr_bytes
+from emulators.codex.exchange import ExchangeClient, LeafReply, PeerUnreachableError
+from emulators.codex.identity import NodeIdentity, decode_spr, multiaddr_bytes
 from emulators.codex.logs import ChroniclesLogger
+from emulators.codex.peers import Discovery, Peer, PeerTable
 from emulators.codex.store import QuotaExceededError, RepoStore, Space
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
-from support.codex.manifest import Manifest, ManifestError, block_cid, iter_blocks, tree_cid
+from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid
+from support.codex.manifest import (
+    BLOCK_SIZE,
+    Manifest,
+    ManifestError,
+    iter_blocks,
+    merkle_layers,
+    merkle_proof,
+    verify_proof,
+)
 
 EMPTY_BLOCK_CID = str(Cid.of_bytes(CODEX_BLOCK, b""))
 # Block-exchange timing (nim-codex engine.nim): a round with no holder waits rand(0..2) whole
@@ -23,6 +35,12 @@ EMPTY_BLOCK_CID = str(Cid.of_bytes(CODEX_BLOCK, b""))
 _RETRY_INTERVAL_SECONDS = 2
 _DISCOVERY_RATE_LIMIT = 3.0
 RETRIES_EXHAUSTED = "Error retries exhausted"
+# nim-codex streams with a background prefetch of this many blocks ahead of the reader.
+PREFETCH_WINDOW = 1024
+_PREFETCH_WORKERS = 4
+# Blocks asked of a peer in one exchange request (a want-list of this length).
+CHUNK_BLOCKS = 16
+T = TypeVar("T")
 
 
 class BlockNotFoundError(Exception):
@@ -50,6 +68,54 @@ class DatasetEntry:
     manifest: Manifest
 
 
+class _Prefetch:
+    """Fetches a dataset's missing blocks into the local store, at most ``window`` blocks ahead
+    of the reader (no window: everything, for background downloads)."""
+
+    def __init__(self, node: CodexNode, manifest: Manifest, window: int | None) -> None:
+        self._node = node
+        self._manifest = manifest
+        self._window = window
+        self._reader = 0
+        self._cond = threading.Condition()
+        self._stopped = False
+        self.failed: BaseException | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, name="prefetch", daemon=True).start()
+
+    def advance(self, index: int) -> None:
+        with self._cond:
+            self._reader = index
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _ahead_allowed(self, index: int) -> bool:
+        return self._stopped or self._window is None or index < self._reader + self._window
+
+    def _fetch(self, index: int) -> None:
+        if self._stopped or self.failed is not None:
+            return
+        try:
+            self._node.ensure_leaf(self._manifest.tree_cid, index)
+        except RetriesExhaustedError as exc:
+            self.failed = exc
+            self.stop()
+
+    def _run(self) -> None:
+        with ThreadPoolExecutor(_PREFETCH_WORKERS, thread_name_prefix="prefetch") as pool:
+            for index in range(0, self._manifest.blocks_count, CHUNK_BLOCKS):
+                with self._cond:
+                    self._cond.wait_for(lambda i=index: self._ahead_allowed(i))
+                    if self._stopped:
+                        break
+                pool.submit(self._fetch, index)
+        self.done.set()
+
+
 class CodexNode:
     """One emulated storage node: its identity, its repo and its view of the network."""
 
@@ -58,16 +124,60 @@ class CodexNode:
         self.identity = identity
         self.log = logger
         self.store = RepoStore(config.data_dir, config.storage_quota, config.block_ttl)
+        self.peers = PeerTable(identity.peer_id)
+        self.exchange = ExchangeClient()
         self.listen_addrs: list[tuple[str, int]] = []
+        self.spr = ""
+        self.announce_spr = ""
+        self._discovery: Discovery | None = None
         self._stopping = threading.Event()
-        discovery = multiaddr_bytes(self.announce_host, config.disc_port, "udp")
-        self.spr = identity.signed_peer_record([discovery], seq=int(time.time()))
+        self._inflight: dict[str, Future[object]] = {}
+        self._inflight_lock = threading.Lock()
+        # Number of blocks of each tree being fetched (so a chunk never asks past the end).
+        self._chunk_limits: dict[str, int] = {}
 
-    # --- addresses and identity -------------------------------------------------------------
+    # --- addresses, identity and peers ------------------------------------------------------
     @property
     def announce_host(self) -> str:
         host = self.config.listen_addrs[0][0]
         return "127.0.0.1" if host == "0.0.0.0" else host
+
+    def start_network(self, listen_addrs: list[tuple[str, int]], udp: socket.socket) -> None:
+        """Sign this node's records for its bound addresses and start discovery."""
+        self.listen_addrs = listen_addrs
+        seq = int(time.time())
+        discovery = multiaddr_bytes(self.announce_host, udp.getsockname()[1], "udp")
+        self.spr = self.identity.signed_peer_record([discovery], seq=seq)
+        announce = [multiaddr_bytes(self.announce_host if h == "0.0.0.0" else h, p, "tcp")
+                    for h, p in listen_addrs]
+        self.announce_spr = self.identity.signed_peer_record(announce, seq=seq)
+        self._discovery = Discovery(udp, self.peers, dht_spr=self.spr,
+                                    announce_spr=self.announce_spr,
+                                    bootstrap=self.config.bootstrap_nodes, logger=self.log)
+        self._discovery.start()
+
+    def describe(self) -> dict[str, str]:
+        """What ``GET /peer`` on the exchange port answers."""
+        return {"id": self.identity.peer_id, "dht": self.spr, "announce": self.announce_spr}
+
+    def connect(self, peer_id: str, addresses: list[tuple[str, int]]) -> bool:
+        """Dial a peer at its exchange addresses (or find it among known peers)."""
+        if not addresses:
+            return self.peers.get(peer_id) is not None
+        for address in addresses:
+            try:
+                described = self.exchange.identify(address)
+            except PeerUnreachableError:
+                continue
+            if described.get("id") != peer_id:
+                continue
+            dht = decode_spr(described["dht"]) if described.get("dht") else None
+            self.peers.learn(dht, described.get("dht"), decode_spr(described["announce"]),
+                             described["announce"], seen=True)
+            if dht is not None and self._discovery is not None and dht.first("udp"):
+                self._discovery.greet(dht.first("udp"))  # type: ignore[arg-type]
+            return True
+        raise PeerUnreachableError(f"no address of {peer_id} answered")
 
     def debug_info(self, version: dict[str, str]) -> dict[str, object]:
         """The ``/debug/info`` document, keys in the node's order."""
@@ -85,7 +195,8 @@ class CodexNode:
             "repo": str(self.config.data_dir),
             "spr": self.spr,
             "announceAddresses": addrs,
-            "table": {"localNode": local_node, "nodes": []},
+            "table": {"localNode": local_node,
+                      "nodes": [peer.table_entry() for peer in self.peers.all()]},
             "codex": version,
         }
 
@@ -104,8 +215,10 @@ class CodexNode:
             size += length
         if not leaves:
             raise EmptyUploadError("Empty leaves")
-        tree = tree_cid(leaves)
-        self.store.add_leaves(str(tree), block_cids)
+        layers = merkle_layers(leaves)
+        tree = Cid.v1(CODEX_ROOT, layers[-1][0])
+        proofs = [merkle_proof(layers, index) for index in range(len(leaves))]
+        self.store.add_leaves(str(tree), list(zip(block_cids, proofs, strict=True)))
         manifest = Manifest(tree_cid=tree, dataset_size=size, filename=filename, mimetype=mimetype)
         manifest_cid = manifest.cid()
         try:
@@ -114,6 +227,116 @@ class CodexNode:
             raise ManifestQuotaError(exc.quota_message) from exc
         self.log.info("Stored data", topics="codex node", cid=manifest_cid, size=size)
         return manifest_cid
+
+    # --- fetching from peers ------------------------------------------------------------------
+    def _once(self, key: str, work: Callable[[], T]) -> T:
+        """Run ``work`` once per key at a time; concurrent callers share its outcome."""
+        with self._inflight_lock:
+            future = self._inflight.get(key)
+            owner = future is None
+            if owner:
+                future = self._inflight[key] = Future()
+        assert future is not None
+        if not owner:
+            return future.result()  # type: ignore[return-value]
+        try:
+            result = work()
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._inflight_lock:
+                del self._inflight[key]
+
+    def _from_peers(self, what: str, attempt: Callable[[Peer], T | None]) -> T:
+        """Ask every known peer, round after round, up to ``--block-retries`` rounds.
+
+        ``attempt`` returns the verified result, or None when that peer had nothing usable.
+        """
+        last_search = time.monotonic()
+        for _round in range(self.config.block_retries):
+            for peer in self.peers.shuffled():
+                try:
+                    result = attempt(peer)
+                except PeerUnreachableError as exc:
+                    self.log.trace("Peer unreachable", topics="codex blockexcengine",
+                                   peer=peer.peer_id, error=exc)
+                    continue
+                if result is not None:
+                    return result
+            until_next_search = last_search + _DISCOVERY_RATE_LIMIT - time.monotonic()
+            delay = max(random.randint(0, _RETRY_INTERVAL_SECONDS), until_next_search)
+            if self._stopping.wait(delay):
+                break
+            if time.monotonic() - last_search >= _DISCOVERY_RATE_LIMIT:
+                last_search = time.monotonic()
+        self.log.warn("Block retries exhausted", topics="codex blockexcengine", wanted=what)
+        raise RetriesExhaustedError(RETRIES_EXHAUSTED)
+
+    def _fetch_manifest(self, cid: Cid) -> Manifest:
+        def attempt(peer: Peer) -> Manifest | None:
+            for address in peer.tcp:
+                data = self.exchange.block(address, str(cid))
+                if data is None:
+                    continue
+                if hashlib.sha256(data).digest() != cid.digest:
+                    self.log.warn("Block failed verification", topics="codex blockexcengine",
+                                  cid=cid, peer=peer.peer_id)
+                    continue
+                return Manifest.decode(data)
+            return None
+
+        manifest = self._from_peers(str(cid), attempt)
+        self.store.put(str(cid), manifest.encode(), manifest=True)
+        return manifest
+
+    def _verified_leaf(self, tree: Cid, reply: LeafReply) -> bool:
+        digest = hashlib.sha256(reply.data).digest()
+        return (len(reply.data) == BLOCK_SIZE
+                and reply.block_cid == str(Cid.v1(CODEX_BLOCK, digest))
+                and verify_proof(digest, reply.index, reply.proof, tree.digest))
+
+    def _local_block(self, tree: Cid, index: int) -> str | None:
+        known = self.store.leaf(str(tree), index)
+        return known[0] if known is not None and self.store.has(known[0]) else None
+
+    def ensure_leaf(self, tree: Cid, index: int) -> str:
+        """Make block ``index`` of ``tree`` local, fetching (and verifying) its whole chunk of
+        ``CHUNK_BLOCKS`` blocks from peers if needed; returns the block's CID."""
+        local = self._local_block(tree, index)
+        if local is not None:
+            return local
+        start = index - index % CHUNK_BLOCKS
+        self._once(f"chunk:{tree}:{start}", lambda: self._fetch_chunk(tree, start))
+        local = self._local_block(tree, index)
+        if local is None:
+            raise RetriesExhaustedError(RETRIES_EXHAUSTED)
+        return local
+
+    def _fetch_chunk(self, tree: Cid, start: int) -> None:
+        """Fetch the missing blocks of ``start … start + CHUNK_BLOCKS - 1`` (those that exist)."""
+        size = self._chunk_limits.get(str(tree), start + CHUNK_BLOCKS)
+        missing = {i for i in range(start, min(start + CHUNK_BLOCKS, size))
+                   if self._local_block(tree, i) is None}
+
+        def attempt(peer: Peer) -> bool | None:
+            for address in peer.tcp:
+                replies = self.exchange.leaves(address, str(tree), start, CHUNK_BLOCKS)
+                good = [r for r in replies if r.index in missing and self._verified_leaf(tree, r)]
+                if len(good) < len([r for r in replies if r.index in missing]):
+                    self.log.warn("Block failed verification", topics="codex blockexcengine",
+                                  tree=tree, peer=peer.peer_id)
+                self.store.put_dataset_blocks(
+                    str(tree), [(r.index, r.block_cid, r.proof, r.data) for r in good])
+                missing.difference_update(r.index for r in good)
+                if not missing:
+                    return True
+            return None
+
+        if missing:
+            self._from_peers(f"{tree}/{start}", attempt)
 
     # --- reading ------------------------------------------------------------------------------
     def has_block(self, cid: Cid) -> bool:
@@ -136,45 +359,41 @@ class CodexNode:
         try:
             return self.local_manifest(cid)
         except BlockNotFoundError:
-            data = self.fetch_block(cid)
-            self.store.put(str(cid), data, manifest=True)
-            return Manifest.decode(data)
-
-    def fetch_block(self, wanted: Cid | str) -> bytes:
-        """Ask the network for a block (a CID, or "tree/index"), up to ``--block-retries`` rounds.
-
-        A lone node knows no holder, so every round just waits, as the real engine does.
-        """
-        self.log.debug("Requesting block from the network", topics="codex blockexcengine",
-                       cid=wanted)
-        last_search = time.monotonic()
-        for _round in range(self.config.block_retries):
-            until_next_search = last_search + _DISCOVERY_RATE_LIMIT - time.monotonic()
-            delay = max(random.randint(0, _RETRY_INTERVAL_SECONDS), until_next_search)
-            if self._stopping.wait(delay):
-                break
-            if time.monotonic() - last_search >= _DISCOVERY_RATE_LIMIT:
-                last_search = time.monotonic()
-        raise RetriesExhaustedError(RETRIES_EXHAUSTED)
+            return self._once(f"manifest:{cid}", lambda: self._fetch_manifest(cid))
 
     def dataset_blocks(self, manifest: Manifest) -> Iterator[bytes]:
-        """Yield the dataset's blocks in order, without padding beyond ``datasetSize``."""
-        tree = str(manifest.tree_cid)
+        """Yield the dataset's blocks in order, truncated to ``datasetSize``; missing blocks are
+        fetched from peers, with a prefetch filling the local store ahead of the reader."""
+        self._chunk_limits[str(manifest.tree_cid)] = manifest.blocks_count
+        prefetch = _Prefetch(self, manifest, PREFETCH_WINDOW)
         remaining = manifest.dataset_size
-        for index in range(manifest.blocks_count):
-            block = self._dataset_block(tree, index)
-            yield block[: min(remaining, manifest.block_size)]
-            remaining -= manifest.block_size
+        try:
+            for index in range(manifest.blocks_count):
+                prefetch.advance(index)
+                block_cid = self.ensure_leaf(manifest.tree_cid, index)
+                data = self.store.read(block_cid)
+                if data is None:
+                    raise RetriesExhaustedError(f"block {block_cid} vanished from the store")
+                yield data[: min(remaining, manifest.block_size)]
+                remaining -= manifest.block_size
+        finally:
+            prefetch.stop()
 
-    def _dataset_block(self, tree: str, index: int) -> bytes:
-        leaf = self.store.leaf_block(tree, index)
-        data = self.store.read(leaf) if leaf else None
-        if data is not None:
-            return data
-        data = self.fetch_block(leaf or f"{tree}/{index}")
-        cid = str(block_cid(data))
-        self.store.put(cid, data)
-        return data
+    def download_in_background(self, manifest: Manifest) -> None:
+        """Fetch every missing block of the dataset (``POST /data/{cid}/network``)."""
+        self._chunk_limits[str(manifest.tree_cid)] = manifest.blocks_count
+        prefetch = _Prefetch(self, manifest, window=None)
+
+        def report() -> None:
+            prefetch.done.wait()
+            if prefetch.failed is not None:
+                self.log.warn("Background download failed", topics="codex node",
+                              tree=manifest.tree_cid, error=prefetch.failed)
+            else:
+                self.log.info("Background download finished", topics="codex node",
+                              tree=manifest.tree_cid)
+
+        threading.Thread(target=report, name="download-report", daemon=True).start()
 
     def datasets(self) -> list[DatasetEntry]:
         entries = []
@@ -210,4 +429,6 @@ class CodexNode:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._discovery is not None:
+            self._discovery.stop()
         self.store.close()

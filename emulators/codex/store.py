@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS leaves (
     tree TEXT NOT NULL,
     idx INTEGER NOT NULL,
     block TEXT NOT NULL,
+    proof BLOB NOT NULL,
     PRIMARY KEY (tree, idx)
 );
 CREATE INDEX IF NOT EXISTS leaves_block ON leaves (block);
@@ -94,26 +95,41 @@ class RepoStore:
     def put(self, cid: str, data: bytes, *, manifest: bool = False) -> None:
         """Store a block once; storing it again only extends its expiry."""
         with self._lock:
-            expiry = self._expiry()
-            if self._db.execute("SELECT 1 FROM blocks WHERE cid = ?", (cid,)).fetchone():
-                self._db.execute(
-                    "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?", (expiry, cid)
-                )
+            try:
+                self._put_locked(cid, data, manifest)
+            finally:
                 self._db.commit()
-                return
-            if self._used + len(data) > self._quota:
-                raise QuotaExceededError(cid, self._used + len(data), self._quota)
-            path = self._path(cid)
-            path.parent.mkdir(exist_ok=True)
-            partial = path.with_suffix(".partial")
-            partial.write_bytes(data)
-            os.replace(partial, path)
+
+    def put_dataset_blocks(self, tree: str, blocks: list[tuple[int, str, bytes, bytes]]) -> None:
+        """Store fetched blocks of ``tree`` — (index, CID, proof, data) — with their leaves, in
+        one transaction; on a quota failure the blocks stored before it stay."""
+        with self._lock:
+            try:
+                for index, cid, proof, data in blocks:
+                    self._put_locked(cid, data, manifest=False)
+                    self._add_leaf_locked(tree, index, cid, proof)
+            finally:
+                self._db.commit()
+
+    def _put_locked(self, cid: str, data: bytes, manifest: bool) -> None:
+        expiry = self._expiry()
+        if self._db.execute("SELECT 1 FROM blocks WHERE cid = ?", (cid,)).fetchone():
             self._db.execute(
-                "INSERT INTO blocks (cid, size, expiry, is_manifest) VALUES (?, ?, ?, ?)",
-                (cid, len(data), expiry, int(manifest)),
+                "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?", (expiry, cid)
             )
-            self._db.commit()
-            self._used += len(data)
+            return
+        if self._used + len(data) > self._quota:
+            raise QuotaExceededError(cid, self._used + len(data), self._quota)
+        path = self._path(cid)
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        self._db.execute(
+            "INSERT INTO blocks (cid, size, expiry, is_manifest) VALUES (?, ?, ?, ?)",
+            (cid, len(data), expiry, int(manifest)),
+        )
+        self._used += len(data)
 
     def read(self, cid: str) -> bytes | None:
         """The block's bytes, or None when it is not stored."""
@@ -124,26 +140,29 @@ class RepoStore:
         except FileNotFoundError:
             return None
 
-    def add_leaves(self, tree: str, block_cids: list[str]) -> None:
-        """Record that block ``i`` of ``tree`` is ``block_cids[i]`` (one reference per leaf)."""
+    def add_leaves(self, tree: str, leaves: list[tuple[str, bytes]], start: int = 0) -> None:
+        """Record that block ``start + i`` of ``tree`` is ``leaves[i]`` = (block CID, Merkle
+        proof); each new leaf holds one reference on its block."""
         with self._lock:
-            for index, block in enumerate(block_cids):
-                inserted = self._db.execute(
-                    "INSERT OR IGNORE INTO leaves (tree, idx, block) VALUES (?, ?, ?)",
-                    (tree, index, block),
-                ).rowcount
-                if inserted:
-                    self._db.execute(
-                        "UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?", (block,)
-                    )
+            for index, (block, proof) in enumerate(leaves, start):
+                self._add_leaf_locked(tree, index, block, proof)
             self._db.commit()
 
-    def leaf_block(self, tree: str, index: int) -> str | None:
+    def _add_leaf_locked(self, tree: str, index: int, block: str, proof: bytes) -> None:
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?)",
+            (tree, index, block, proof),
+        ).rowcount
+        if inserted:
+            self._db.execute("UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?", (block,))
+
+    def leaf(self, tree: str, index: int) -> tuple[str, bytes] | None:
+        """(block CID, Merkle proof) of block ``index`` of ``tree``, if known here."""
         with self._lock:
             row = self._db.execute(
-                "SELECT block FROM leaves WHERE tree = ? AND idx = ?", (tree, index)
+                "SELECT block, proof FROM leaves WHERE tree = ? AND idx = ?", (tree, index)
             ).fetchone()
-        return row[0] if row else None
+        return (row[0], bytes(row[1])) if row else None
 
     def delete_dataset(self, manifest_cid: str, tree: str, blocks_count: int) -> None:
         """Drop every leaf of ``tree`` (deleting blocks no longer referenced), then the manifest."""

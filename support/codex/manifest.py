@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from support.codex.cid import (
-    CODEX_BLOCK,
-    CODEX_MANIFEST,
-    CODEX_ROOT,
-    SHA2_256,
-    Cid,
-    CidError,
-    decode_varint,
-    encode_varint,
-)
+from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, SHA2_256, Cid, CidError
+from support.codex.wire import WireError, bytes_field, iter_fields, varint_field
 
 BLOCK_SIZE = 65536
 _ZERO_DIGEST = bytes(32)
@@ -70,17 +62,58 @@ def block_cid(padded_block: bytes) -> Cid:
     return Cid.of_bytes(CODEX_BLOCK, padded_block)
 
 
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """Root of Codex's keyed sha256 Merkle tree over 32-byte leaves (never empty)."""
+def merkle_layers(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every layer of Codex's keyed sha256 Merkle tree, leaves first, root last."""
     if not leaves:
         raise ValueError("Empty leaves")
-    layer = list(leaves)
+    layers = [list(leaves)]
     keys = _BOTTOM_KEYS
     while True:
-        layer = _reduce_layer(layer, keys)
+        layers.append(_reduce_layer(layers[-1], keys))
         keys = _UPPER_KEYS
-        if len(layer) == 1:
-            return layer[0]
+        if len(layers[-1]) == 1:
+            return layers
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """Root of Codex's keyed sha256 Merkle tree over 32-byte leaves (never empty)."""
+    return merkle_layers(leaves)[-1][0]
+
+
+def merkle_proof(layers: Sequence[Sequence[bytes]], index: int) -> bytes:
+    """The path from leaf ``index`` to the root, encoded: per layer ``0x01`` + the sibling's
+    digest, or ``0x00`` where the node is the odd last one (hashed with zeros)."""
+    proof = bytearray()
+    for layer in layers[:-1]:
+        sibling = index ^ 1
+        if sibling < len(layer):
+            proof += b"\x01" + layer[sibling]
+        else:
+            proof += b"\x00"
+        index //= 2
+    return bytes(proof)
+
+
+def verify_proof(leaf: bytes, index: int, proof: bytes, root: bytes) -> bool:
+    """Whether ``leaf`` at ``index`` hashes up to ``root`` along ``proof``."""
+    node, offset, keys = leaf, 0, _BOTTOM_KEYS
+    while offset < len(proof):
+        pair_key, odd_key = keys
+        if proof[offset] == 0:
+            if index % 2:
+                return False
+            node = hashlib.sha256(node + _ZERO_DIGEST + odd_key).digest()
+            offset += 1
+        else:
+            sibling = proof[offset + 1 : offset + 33]
+            if len(sibling) != 32:
+                return False
+            pair = node + sibling if index % 2 == 0 else sibling + node
+            node = hashlib.sha256(pair + pair_key).digest()
+            offset += 33
+        index //= 2
+        keys = _UPPER_KEYS
+    return index == 0 and node == root
 
 
 def _reduce_layer(layer: list[bytes], keys: tuple[bytes, bytes]) -> list[bytes]:
@@ -120,17 +153,17 @@ class Manifest:
         """The manifest block bytes (proto2 style: every header field written, in order)."""
         header = b"".join(
             [
-                _field_bytes(1, self.tree_cid.to_bytes()),
-                _field_varint(2, self.block_size),
-                _field_varint(3, self.dataset_size),
-                _field_varint(4, self.codec),
-                _field_varint(5, self.hcodec),
-                _field_varint(6, self.version),
-                b"" if self.filename is None else _field_bytes(8, _text_bytes(self.filename)),
-                b"" if self.mimetype is None else _field_bytes(9, _text_bytes(self.mimetype)),
+                bytes_field(1, self.tree_cid.to_bytes()),
+                varint_field(2, self.block_size),
+                varint_field(3, self.dataset_size),
+                varint_field(4, self.codec),
+                varint_field(5, self.hcodec),
+                varint_field(6, self.version),
+                b"" if self.filename is None else bytes_field(8, _text_bytes(self.filename)),
+                b"" if self.mimetype is None else bytes_field(9, _text_bytes(self.mimetype)),
             ]
         )
-        return _field_bytes(1, header)
+        return bytes_field(1, header)
 
     def cid(self) -> Cid:
         """The manifest CID, the one an upload returns."""
@@ -140,11 +173,11 @@ class Manifest:
     def decode(cls, data: bytes) -> Manifest:
         """Parse manifest block bytes; raises ManifestError on anything else."""
         try:
-            outer = dict(_iter_fields(data))
+            outer = dict(iter_fields(data))
             header = outer[1]
             if not isinstance(header, bytes):
                 raise ManifestError("header is not a message")
-            fields = dict(_iter_fields(header))
+            fields = dict(iter_fields(header))
             tree = fields[1]
             if not isinstance(tree, bytes):
                 raise ManifestError("treeCid is not bytes")
@@ -159,7 +192,7 @@ class Manifest:
                 mimetype=_text(fields.get(9)),
                 protected=7 in fields,
             )
-        except (KeyError, CidError, IndexError, TypeError) as exc:
+        except (KeyError, CidError, WireError, IndexError, TypeError) as exc:
             raise ManifestError("Unable to decode as manifest") from exc
 
     def to_json(self) -> dict[str, object]:
@@ -185,32 +218,6 @@ def _text(value: int | bytes | None) -> str | None:
     if not isinstance(value, bytes):
         raise ManifestError("string field is not bytes")
     return value.decode("utf-8", "surrogateescape")
-
-
-def _field_varint(number: int, value: int) -> bytes:
-    return encode_varint(number << 3) + encode_varint(value)
-
-
-def _field_bytes(number: int, value: bytes) -> bytes:
-    return encode_varint(number << 3 | 2) + encode_varint(len(value)) + value
-
-
-def _iter_fields(data: bytes) -> Iterable[tuple[int, int | bytes]]:
-    offset = 0
-    while offset < len(data):
-        key, offset = decode_varint(data, offset)
-        number, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value, offset = decode_varint(data, offset)
-            yield number, value
-        elif wire_type == 2:
-            length, offset = decode_varint(data, offset)
-            if offset + length > len(data):
-                raise ManifestError("field overruns the message")
-            yield number, data[offset : offset + length]
-            offset += length
-        else:
-            raise ManifestError(f"unexpected wire type {wire_type}")
 
 
 def manifest_for_file(path: str | os.PathLike[str], filename: str | None = None,

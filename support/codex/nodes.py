@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,22 @@ from support.processes.readiness import HttpGet
 READY_WITHIN = 60.0  # what nim-codex's harness allows
 STOP_GRACE = 5.0
 DEFAULT_LOG_LEVEL = "info"
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """Per-node settings a scenario may ask for, as ``codex`` flags."""
+
+    storage_quota: int | None = None
+    block_retries: int | None = None
+    block_ttl: int | None = None
+    block_maintenance_interval: int | None = None
+
+    def flags(self) -> list[str]:
+        names = {"storage_quota": "--storage-quota", "block_retries": "--block-retries",
+                 "block_ttl": "--block-ttl", "block_maintenance_interval": "--block-mi"}
+        return [f"{flag}={getattr(self, field)}" for field, flag in names.items()
+                if getattr(self, field) is not None]
 
 
 class NodeControlUnavailableError(RuntimeError):
@@ -80,13 +97,18 @@ class CodexFleet:
             raise KeyError(f"no Codex node named {name!r} in this scenario "
                            f"(known: {', '.join(self.nodes) or 'none'})") from None
 
-    def start(self, name: str, *, storage_quota: int | None = None,
-              block_retries: int | None = None, log_level: str = DEFAULT_LOG_LEVEL) -> CodexNode:
-        """Start a node (or attach the next running one when codex_urls is set)."""
+    def start(self, name: str, *, bootstrap: Sequence[str] = (),
+              options: NodeOptions | None = None,
+              log_level: str = DEFAULT_LOG_LEVEL) -> CodexNode:
+        """Start a node bootstrapped from the named nodes (or attach the next running node when
+        codex_urls is set: then the operator connected them, and options need node control)."""
         if name in self.nodes:
             raise ValueError(f"a Codex node named {name!r} already exists")
+        options = options or NodeOptions()
         if self.settings.codex_target is CodexTargetKind.URLS:
-            return self._attach(name, storage_quota, block_retries)
+            if options != NodeOptions():
+                self.require_control("start a node with its own settings")
+            return self._attach(name)
         api, disc = reserve_port(), reserve_port(udp=True)
         data_dir = self.work_dir / name / "data"
         flags = [
@@ -98,10 +120,8 @@ class CodexFleet:
             "--nat=none",
             f"--log-level={log_level}",
         ]
-        if storage_quota is not None:
-            flags.append(f"--storage-quota={storage_quota}")
-        if block_retries is not None:
-            flags.append(f"--block-retries={block_retries}")
+        flags += options.flags()
+        flags += [f"--bootstrap-node={self.spr_of(peer)}" for peer in bootstrap]
         client = CodexClient(f"http://127.0.0.1:{api.port}",
                              timeout=self.settings.timeout(60), journal=self.journal)
         node = CodexNode(name, client, data_dir=data_dir, flags=flags, ports=[api, disc])
@@ -109,10 +129,22 @@ class CodexFleet:
         self._spawn(node)
         return node
 
-    def _attach(self, name: str, storage_quota: int | None,
-                block_retries: int | None) -> CodexNode:
-        if storage_quota is not None or block_retries is not None:
-            self.require_control("start a node with its own settings")
+    def start_network(self, names: Sequence[str],
+                      bootstrap: Mapping[str, Sequence[str]] | None = None,
+                      options: NodeOptions | None = None) -> list[CodexNode]:
+        """Start nodes in order; by default each one bootstraps from every node started before it,
+        as nim-codex's own harness chains them."""
+        started = []
+        for index, name in enumerate(names):
+            peers = list(names[:index]) if bootstrap is None else list(bootstrap.get(name, ()))
+            started.append(self.start(name, bootstrap=peers, options=options))
+        return started
+
+    def spr_of(self, name: str) -> str:
+        """The signed peer record a node reports in ``/debug/info`` (what others bootstrap from)."""
+        return str(self.node(name).client.debug_info()["spr"])
+
+    def _attach(self, name: str) -> CodexNode:
         urls = self.settings.codex_urls
         index = len(self.nodes)
         if index >= len(urls):

@@ -7,6 +7,7 @@ that step definitions stay one or two lines.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from support.codex.client import (
     DownloadResult,
     Space,
 )
-from support.codex.manifest import BLOCK_SIZE, block_cid, pad_block
+from support.codex.manifest import BLOCK_SIZE, block_cid, iter_blocks, pad_block
 from support.codex.nodes import CodexFleet, CodexNode
 from support.content import LocalFile, write_bytes_file, write_random_file
 
@@ -40,11 +41,21 @@ class Upload:
 
 @dataclass
 class Answer:
-    """The node's raw answer to a request whose outcome a step checks."""
+    """The node's raw answer to a request whose outcome a step checks, and how long it took."""
 
     status: int
     body: str
     content_type: str | None
+    seconds: float = 0.0
+
+
+@dataclass
+class Interrupted:
+    """A download during which a node was killed: what arrived, or how it failed, and when."""
+
+    result: DownloadResult | None
+    error: CodexError | None
+    seconds: float
 
 
 @dataclass
@@ -60,6 +71,8 @@ class CodexWorld:
     noted_space: Space | None = None
     downloads: list[DownloadResult] = field(default_factory=list)
     peer_ids: dict[str, str] = field(default_factory=dict)
+    interrupted: Interrupted | None = None
+    shared: list[tuple[Upload, str]] = field(default_factory=list)
     _counter: int = 0
 
     # --- nodes ------------------------------------------------------------------------------
@@ -160,7 +173,72 @@ class CodexWorld:
         return self.last_answer
 
     def ask(self, node: str, method: str, path: str) -> Answer:
-        return self.remember(self.client(node).raw(method, path))
+        started = time.monotonic()
+        answer = self.remember(self.client(node).raw(method, path))
+        answer.seconds = time.monotonic() - started
+        return answer
+
+    # --- networks ---------------------------------------------------------------------------
+    def block_cids(self, upload: Upload | None = None) -> set[str]:
+        """The distinct block CIDs of an upload, computed from its content."""
+        upload = upload or self.last_upload
+        cids = set()
+        with open(upload.content.path, "rb") as stream:
+            for padded, _length in iter_blocks(stream):
+                cids.add(str(block_cid(padded)))
+        return cids
+
+    def peers_of(self, node: str) -> set[str]:
+        table = self.client(node).debug_info()["table"]["nodes"]
+        return {entry["peerId"] for entry in table}
+
+    def download_killing(self, node: str, victim: str, after_bytes: int) -> Interrupted:
+        """Stream the last upload from ``node`` and SIGKILL ``victim`` once ``after_bytes``
+        arrived; remembers what happened."""
+        killed = False
+
+        def progress(size: int) -> None:
+            nonlocal killed
+            if not killed and size >= after_bytes:
+                killed = True
+                self.fleet.kill(victim)
+
+        started = time.monotonic()
+        result, error = None, None
+        try:
+            result = self.client(node).download(self.last_upload.cid, network=True,
+                                                on_progress=progress)
+        except CodexError as exc:
+            error = exc
+        if not killed:
+            raise AssertionError(f"the download ended before node {victim} could be killed")
+        self.interrupted = Interrupted(result, error, time.monotonic() - started)
+        return self.interrupted
+
+    def share_across(self, nodes: list[str], count: int, size: int) -> None:
+        """``count`` people upload different files at once, round-robin over ``nodes``; each
+        file is then fetched from the next node."""
+        contents = [self.new_file(size) for _ in range(count)]
+        targets = [nodes[i % len(nodes)] for i in range(count)]
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            cids = list(pool.map(lambda job: CodexClient(self.client(job[0]).base_url)
+                                 .upload(job[1].path), zip(targets, contents, strict=True)))
+        for index, (cid, content) in enumerate(zip(cids, contents, strict=True)):
+            upload = Upload(cid, content, None, None, targets[index])
+            self.uploads.append(upload)
+            self.shared.append((upload, nodes[(index + 1) % len(nodes)]))
+
+    def download_shared(self) -> list[tuple[Upload, DownloadResult]]:
+        def fetch(job: tuple[Upload, str]) -> tuple[Upload, DownloadResult]:
+            upload, node = job
+            client = CodexClient(self.client(node).base_url)
+            try:
+                return upload, client.download(upload.cid, network=True)
+            finally:
+                client.close()
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.shared))) as pool:
+            return list(pool.map(fetch, self.shared))
 
     def first_block_cid(self, upload: Upload | None = None) -> str:
         upload = upload or self.last_upload
