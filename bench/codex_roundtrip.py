@@ -11,44 +11,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
+from measure import MIB, PeakRss
 
 from support.codex.nodes import CodexFleet
 from support.config import Settings
 from support.content import write_random_file
-
-MIB = 1024 * 1024
-
-
-class PeakRss:
-    """Samples a process's resident set size in the background and keeps the maximum."""
-
-    def __init__(self, pid: int, interval: float = 0.02) -> None:
-        self._process = psutil.Process(pid)
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = 0
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self._process.memory_info().rss)
-            except psutil.Error:
-                return
-            self._stop.wait(self._interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def hash_file(path: Path) -> tuple[str, float]:
@@ -75,7 +46,7 @@ def main() -> None:
             node = fleet.start("bench")
             assert node.process is not None
             idle_rss = psutil.Process(node.process.pid).memory_info().rss
-            with PeakRss(node.process.pid) as rss:
+            with PeakRss({"node": node.process.pid}) as rss:
                 started = time.perf_counter()
                 cid = node.client.upload(content.path, timeout=600)
                 uploaded = time.perf_counter()
@@ -94,8 +65,7 @@ def main() -> None:
     print(f"download + sha256:       {size / MIB / (finished - uploaded):8.1f} MB/s")
     print(f"round trip:              {rate:8.1f} MB/s ({round_trip:.2f} s)")
     print(f"round trip / baseline:   {rate / baseline_rate:8.3f}")
-    print(f"node RSS: idle {idle_rss / MIB:.1f} MiB, peak {rss.peak / MIB:.1f} MiB "
-          f"({rss.peak / size:.3f} of the file size)")
+    print(f"node RSS: idle {idle_rss / MIB:.1f} MiB, peak {rss.peaks['node'] / MIB:.1f} MiB")
 
 
 if __name__ == "__main__":

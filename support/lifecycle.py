@@ -43,8 +43,10 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     settings = context.settings
     if NODE_CONTROL_TAG in scenario.effective_tags and \
             settings.codex_target is CodexTargetKind.URLS:
-        scenario.skip(reason="codex_urls is set: this scenario starts, restarts or stops nodes, "
-                             "which only nodes the suite manages allow")
+        reason = ("codex_urls is set: this scenario starts, restarts or stops nodes, which only "
+                  "nodes the suite manages allow")
+        scenario.skip(reason=reason)
+        reporting.record_skip(scenario.name, reason)
         return
     folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)
     context.scenario_dir = folder

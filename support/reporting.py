@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -55,6 +56,13 @@ def attach_logs(logs: Iterable[tuple[str, Path]]) -> None:
         if path.exists():
             allure.attach(tail_of(path, _LOG_ATTACHMENT_LINES), name=f"log: {name}",
                           attachment_type=allure.attachment_type.TEXT)
+
+
+def record_skip(scenario: str, reason: str) -> None:
+    """Say why a scenario is skipped: in the report (allure-behave drops behave's skip reason)
+    and on the console."""
+    allure.dynamic.description(f"Skipped: {reason}")
+    print(f"SKIPPED {scenario}: {reason}", file=sys.__stderr__)  # past behave's capture
 
 
 def attach_text(name: str, text: str) -> None:
