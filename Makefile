@@ -6,26 +6,28 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+WIRE_STAMP := support/wire/.built
+PROTOS := $(wildcard proto/*/*.proto)
 # Extra behave arguments, e.g. make acceptance BEHAVE_ARGS='-t @critical -D timeout_multiplier=2'
 BEHAVE_ARGS ?=
 
 .PHONY: acceptance test pytest lint install clean
 
-acceptance: $(PY_STAMP) $(NODE_STAMP)
+acceptance: $(WIRE_STAMP) $(NODE_STAMP)
 	$(PY) -m support.acceptance $(BEHAVE_ARGS)
 
 # The acceptance run goes last so that its counted line ends the output.
-test: lint pytest $(NODE_STAMP)
+test: lint pytest $(WIRE_STAMP) $(NODE_STAMP)
 	$(PY) -m support.acceptance $(BEHAVE_ARGS)
 
-pytest: $(PY_STAMP)
+pytest: $(WIRE_STAMP)
 	$(PY) -m pytest
 
-lint: $(PY_STAMP)
+lint: $(WIRE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m support.step_gates
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(WIRE_STAMP) $(NODE_STAMP)
 
 $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=/path/to/python3.11)")'
@@ -34,9 +36,14 @@ $(PY_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# gRPC stubs for proto/, generated into support/wire/ (git-ignored) with the pinned grpcio-tools.
+$(WIRE_STAMP): $(PY_STAMP) $(PROTOS) support/build_protos.py
+	$(PY) -m support.build_protos
+	touch $@
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules allure-results allure-report reports artifacts
+	rm -rf $(VENV) node_modules allure-results allure-report reports artifacts support/wire
