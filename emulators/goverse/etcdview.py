@@ -8,6 +8,7 @@ their mod revision).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -148,10 +149,9 @@ class EtcdMirror:
     def _follow(self, revision: int) -> None:
         backoff = 0.1
         while not self._stopping.is_set():
-            try:
+            with contextlib.suppress(requests.RequestException, ValueError, KeyError,
+                                     AttributeError):
                 self._watch(revision + 1)
-            except (requests.RequestException, ValueError, KeyError, AttributeError):
-                pass
             if self._stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, 2.0)
