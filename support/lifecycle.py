@@ -9,13 +9,16 @@ from behave.runner import Context
 
 from support import reporting
 from support.artifacts import RunArtifacts
+from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet
 from support.codex.world import CodexWorld
 from support.config import CodexTargetKind, load_settings
+from support.etcd import RunEtcd
 from support.http_journal import HttpJournal
 from support.processes.reaper import sweep_leftovers
 
 NODE_CONTROL_TAG = "needs_node_control"
+ETCD_CONTROL_TAG = "needs_etcd_control"
 
 
 def start_run(context: Context) -> None:
@@ -30,7 +33,16 @@ def start_run(context: Context) -> None:
     context.environment_facts = reporting.base_environment(
         context.settings.describe_codex_target()
     )
+    context.environment_facts["goverse.target"] = context.settings.describe_goverse_target()
+    context.environment_facts["etcd"] = context.settings.describe_etcd()
+    context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
     _write_environment(context)
+
+
+def finish_run(context: Context) -> None:
+    """Stop what the whole run shared (etcd)."""
+    if "etcd" in context:
+        context.etcd.stop()
 
 
 def _write_environment(context: Context) -> None:
@@ -41,10 +53,15 @@ def _write_environment(context: Context) -> None:
 def start_scenario(context: Context, scenario: Scenario) -> None:
     """Skip what the target cannot do; give the scenario its folders, journal and nodes."""
     settings = context.settings
+    reason = None
     if NODE_CONTROL_TAG in scenario.effective_tags and \
             settings.codex_target is CodexTargetKind.URLS:
         reason = ("codex_urls is set: this scenario starts, restarts or stops nodes, which only "
                   "nodes the suite manages allow")
+    elif ETCD_CONTROL_TAG in scenario.effective_tags and settings.etcd_endpoint:
+        reason = ("etcd_endpoint is set: this scenario restarts etcd, which only an etcd the "
+                  "suite manages allows")
+    if reason is not None:
         scenario.skip(reason=reason)
         reporting.record_skip(scenario.name, reason)
         return
@@ -55,6 +72,8 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     context.codex = CodexWorld(fleet, folder / "work" / "files")
     context.qa_disk = folder / "work" / "qa-disk"
     context.qa_disk.mkdir(parents=True)
+    context.chat = ChatWorld(settings, context.etcd.endpoint, folder / "work" / "chat",
+                             folder / "logs")
 
 
 def finish_scenario(context: Context, scenario: Scenario) -> None:
@@ -66,8 +85,15 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
     logs = fleet.log_files()
     _note_codex_version(context, fleet)
     fleet.close()
+    chat = context.chat
+    if chat.cluster is not None:
+        logs += chat.cluster.log_files()
+        pushed = chat.pushed_messages()
+    chat.close()
     if failed:
         reporting.attach_logs(logs)
+        if chat.cluster is not None:
+            reporting.attach_text("pushed chat messages", pushed)
         reporting.attach_text("HTTP exchanges", context.journal.render())
         tool = getattr(context, "tool_result", None)
         if tool is not None:

@@ -35,3 +35,12 @@ def blocks(value: str) -> int:
 
 
 register_type(Size=size, Name=name, Text=text, Blocks=blocks)
+
+
+@parse.with_pattern(r"\d+ (?:server|servers|gate|gates)")
+def count(value: str) -> int:
+    """``1 server``, ``4 servers``, ``2 gates`` → the number."""
+    return int(value.split(maxsplit=1)[0])
+
+
+register_type(Count=count)

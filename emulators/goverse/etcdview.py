@@ -77,7 +77,6 @@ class EtcdMirror:
         self.view = ClusterView()
         self._on_membership = on_membership
         self._stopping = threading.Event()
-        self._response: requests.Response | None = None
 
     # --- keys ---------------------------------------------------------------------------------
     def key(self, *parts: str) -> str:
@@ -142,9 +141,9 @@ class EtcdMirror:
                          daemon=True).start()
 
     def stop(self) -> None:
+        """Stop following. The watch thread is a daemon blocked in a read: closing its response
+        from here would wait on the reader's lock, so it simply ends with the process."""
         self._stopping.set()
-        if self._response is not None:
-            self._response.close()
 
     def _follow(self, revision: int) -> None:
         backoff = 0.1
@@ -166,9 +165,9 @@ class EtcdMirror:
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         request = {"create_request": {"key": _b64(prefix), "range_end": _b64(end),
                                       "start_revision": start_revision}}
-        self._response = self.client.session.post(self.client.get_url("/watch"), json=request,
-                                                  stream=True, timeout=(5, None))
-        for line in self._response.iter_lines():
+        response = self.client.session.post(self.client.get_url("/watch"), json=request,
+                                            stream=True, timeout=(5, None))
+        for line in response.iter_lines():
             if self._stopping.is_set():
                 return
             if not line.strip():

@@ -85,8 +85,9 @@ class ManagedProcess:
     def is_running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
-    def start(self) -> ManagedProcess:
-        """Spawn the process and wait until its readiness check passes."""
+    def start(self, wait: bool = True) -> ManagedProcess:
+        """Spawn the process and (unless ``wait`` is False, to start several at once) wait until
+        its readiness check passes; see ``wait_ready``."""
         reaper.ensure_watchdog()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {
@@ -114,12 +115,17 @@ class ManagedProcess:
                 raise ProcessStartError(self.name, f"could not be started: {exc}",
                                         self.log_path, "") from exc
         self.returncode = None
-        if self.spec.readiness is not None:
-            self._wait_ready(output)
+        self._output = output
+        if wait:
+            self.wait_ready()
         return self
 
-    def _wait_ready(self, output: ProcessOutput) -> None:
-        readiness = self.spec.readiness
+    def wait_ready(self) -> None:
+        """Wait for the readiness check (deadline ``ready_within``); fails at once if the
+        process exits first."""
+        if self.spec.readiness is None:
+            return
+        readiness, output = self.spec.readiness, self._output
         assert readiness is not None and self._popen is not None
         deadline = time.monotonic() + self.spec.ready_within
         interval = _POLL_START

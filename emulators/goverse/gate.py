@@ -1,0 +1,307 @@
+"""A Goverse gate: ``python -m emulators.goverse.gate`` (``goverse-chat-gate``, with the chat
+sample's authentication) or ``goverse-gate`` (the generic ``cmd/gate``: everyone anonymous).
+
+Serves ``gate.GateService`` (goverse.md §2.2): ``Register`` streams the client its id and then
+every message pushed to it, untouched; calls are routed to the owning node through the shard map;
+each node is followed with a ``RegisterGate`` stream for pushes.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import queue
+import signal
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.any_pb2 import Any
+
+from emulators.goverse import config
+from emulators.goverse.cluster import Cluster, RoutingError
+from emulators.goverse.health import HealthServer, grpc_address
+from emulators.goverse.logs import GoverseLogger
+from support.wire.gate import gate_pb2, gate_pb2_grpc
+from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+
+CLIENT_CHANNEL_DEPTH = 10
+DEFAULT_CALL_TIMEOUT = 30.0
+_STOPPED = object()
+
+
+class AuthError(Exception):
+    """The client may not register."""
+
+
+def chat_authorise(metadata: dict[str, list[str]]) -> str:
+    """The chat sample's OnClientAuthorise: ``x-username`` required, ``x-password`` ``000000``."""
+    user = (metadata.get("x-username") or [""])[0]
+    if not user:
+        raise AuthError("x-username header is required")
+    if (metadata.get("x-password") or [""])[0] != "000000":
+        raise AuthError("invalid password")
+    return user
+
+
+def new_client_id(gate: str) -> str:
+    """``<gate advertise address>/<20 URL-safe base64 chars>``: µs timestamp + random bytes."""
+    raw = struct.pack(">Q", time.time_ns() // 1000) + os.urandom(7)
+    return f"{gate}/{base64.urlsafe_b64encode(raw).decode().rstrip('=')}"
+
+
+def _go_code(code: grpc.StatusCode) -> str:
+    """gRPC-Go's name for a status code (``Unauthenticated``, ``Unknown``, …)."""
+    return "".join(part.capitalize() for part in code.name.split("_")).replace("Ok", "OK")
+
+
+@dataclass
+class Client:
+    client_id: str
+    user: str | None
+    channel: queue.Queue[object]
+
+
+class GateRuntime:
+    """The gate's clients, its node connections and its push streams."""
+
+    def __init__(self, settings: config.ProcessSettings,
+                 authorise: Callable[[dict[str, list[str]]], str] | None,
+                 log: GoverseLogger) -> None:
+        self.settings = settings
+        self.advertise = settings.advertise
+        self.authorise = authorise
+        self.log = log
+        self.cluster = Cluster(settings.cluster, settings.advertise, "gate", log)
+        self.cluster.on_tick.append(self._follow_nodes)
+        self.clients: dict[str, Client] = {}
+        self._lock = threading.Lock()
+        self._stubs: dict[str, goverse_pb2_grpc.GoverseStub] = {}
+        self._streams: dict[str, threading.Thread] = {}
+        self.stopped = threading.Event()
+
+    def stub(self, node: str) -> goverse_pb2_grpc.GoverseStub:
+        with self._lock:
+            if node not in self._stubs:
+                self._stubs[node] = goverse_pb2_grpc.GoverseStub(grpc.insecure_channel(node))
+            return self._stubs[node]
+
+    # --- pushes from nodes --------------------------------------------------------------------
+    def _follow_nodes(self) -> None:
+        for node in self.cluster.live_nodes():
+            with self._lock:
+                running = self._streams.get(node)
+                if running is not None and running.is_alive():
+                    continue
+                thread = threading.Thread(target=self._follow, args=(node,), daemon=True)
+                self._streams[node] = thread
+            thread.start()
+
+    def _follow(self, node: str) -> None:
+        try:
+            stream = self.stub(node).RegisterGate(
+                goverse_pb2.RegisterGateRequest(gate_addr=self.advertise))
+            for message in stream:
+                if self.stopped.is_set():
+                    stream.cancel()
+                    return
+                kind = message.WhichOneof("message")
+                if kind == "client_message":
+                    self.deliver(list(message.client_message.client_ids),
+                                 message.client_message.message)
+                elif kind == "broadcast_message":
+                    with self._lock:
+                        everyone = list(self.clients)
+                    self.deliver(everyone, message.broadcast_message.message)
+        except grpc.RpcError as exc:
+            self.log.warn(f"RegisterGate stream to {node} ended: {exc.code().name}")
+
+    def deliver(self, client_ids: list[str], message: Any) -> None:
+        for client_id in client_ids:
+            with self._lock:
+                client = self.clients.get(client_id)
+            if client is None:
+                continue
+            try:
+                client.channel.put_nowait(message)
+            except queue.Full:
+                self.log.warn(f"Dropped a message for client {client_id}: its buffer is full")
+
+    # --- clients ------------------------------------------------------------------------------
+    def register(self, metadata: dict[str, list[str]]) -> Client:
+        user = self.authorise(metadata) if self.authorise else None
+        client = Client(new_client_id(self.advertise), user, queue.Queue(CLIENT_CHANNEL_DEPTH))
+        with self._lock:
+            self.clients[client.client_id] = client
+        return client
+
+    def unregister(self, client: Client) -> None:
+        with self._lock:
+            self.clients.pop(client.client_id, None)
+
+    def identity(self, client_id: str) -> str | None:
+        with self._lock:
+            client = self.clients.get(client_id)
+        return client.user if client else None
+
+
+def _metadata(context: grpc.ServicerContext) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for key, value in context.invocation_metadata():
+        values.setdefault(key.lower(), []).append(value)
+    return values
+
+
+class GateServicer(gate_pb2_grpc.GateServiceServicer):
+    """``gate.GateService`` on the gate's port."""
+
+    def __init__(self, runtime: GateRuntime) -> None:
+        self.runtime = runtime
+
+    def _check_running(self, context: grpc.ServicerContext) -> None:
+        if self.runtime.stopped.is_set():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "gate server is stopped")
+
+    def _timeout(self, context: grpc.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        return DEFAULT_CALL_TIMEOUT if remaining is None else remaining
+
+    def _route(self, object_id: str, context: grpc.ServicerContext) -> str:
+        try:
+            return self.runtime.cluster.owner_of(object_id)
+        except RoutingError as error:
+            context.abort(grpc.StatusCode.UNKNOWN, str(error))
+            raise AssertionError("unreachable") from error
+
+    @staticmethod
+    def _relay(context: grpc.ServicerContext, node: str, call: str, error: grpc.RpcError) -> None:
+        code = error.code()
+        context.abort(code, f"remote {call} failed on node {node}: rpc error: code = "
+                            f"{_go_code(code)} desc = {error.details()}")
+
+    def Register(self, request, context) -> Iterator[Any]:  # noqa: N802 - gRPC method names
+        self._check_running(context)
+        try:
+            client = self.runtime.register(_metadata(context))
+        except AuthError as error:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+            return
+        try:
+            first = Any()
+            first.Pack(gate_pb2.RegisterResponse(client_id=client.client_id))
+            yield first
+            while context.is_active() and not self.runtime.stopped.is_set():
+                try:
+                    item = client.channel.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is _STOPPED:
+                    return
+                yield item
+        finally:
+            self.runtime.unregister(client)
+
+    def CallObject(self, request, context):  # noqa: N802
+        self._check_running(context)
+        node = self._route(request.id, context)
+        user = self.runtime.identity(request.client_id)
+        metadata = [("x-caller-user-id", user)] if user else []
+        try:
+            reply = self.runtime.stub(node).CallObject(
+                goverse_pb2.CallObjectRequest(id=request.id, method=request.method,
+                                              type=request.type, request=request.request,
+                                              client_id=request.client_id),
+                metadata=metadata, timeout=self._timeout(context))
+        except grpc.RpcError as error:
+            self._relay(context, node, "CallObject", error)
+        return gate_pb2.CallObjectResponse(response=reply.response)
+
+    def CreateObject(self, request, context):  # noqa: N802
+        self._check_running(context)
+        object_id = request.id or f"{request.type}-{new_client_id('x').split('/', 1)[1]}"
+        node = self._route(object_id, context)
+        try:
+            self.runtime.stub(node).CreateObject(
+                goverse_pb2.CreateObjectRequest(type=request.type, id=object_id),
+                timeout=self._timeout(context))
+        except grpc.RpcError as error:
+            self._relay(context, node, "CreateObject", error)
+        return gate_pb2.CreateObjectResponse(id=object_id)
+
+    def DeleteObject(self, request, context):  # noqa: N802
+        self._check_running(context)
+        if not request.type:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object type is required")
+        node = self._route(request.id, context)
+        try:
+            self.runtime.stub(node).DeleteObject(
+                goverse_pb2.DeleteObjectRequest(id=request.id, type=request.type),
+                timeout=self._timeout(context))
+        except grpc.RpcError as error:
+            self._relay(context, node, "DeleteObject", error)
+        return gate_pb2.DeleteObjectResponse()
+
+    def ReliableCallObject(self, request, context):  # noqa: N802
+        self._check_running(context)
+        return gate_pb2.ReliableCallObjectResponse(status="SKIPPED",
+                                                   error="no persistence provider configured")
+
+
+def serve(settings: config.ProcessSettings,
+          authorise: Callable[[dict[str, list[str]]], str] | None) -> int:
+    log = GoverseLogger("Gate")
+    runtime = GateRuntime(settings, authorise, log)
+    try:
+        runtime.cluster.start()
+    except Exception as exc:
+        log.fatal(f"Failed to start gate: {exc}")
+        return 1
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
+    gate_pb2_grpc.add_GateServiceServicer_to_server(GateServicer(runtime), server)
+    if server.add_insecure_port(grpc_address(settings.listen)) == 0:
+        log.fatal(f"failed to listen on {settings.listen}")
+        runtime.cluster.stop()
+        return 1
+    ops = HealthServer(settings.ops_listen, runtime.cluster.ready.is_set,
+                       ready_body={"status": "ready"},
+                       not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    ops.start()
+    stop.wait()
+    runtime.stopped.set()
+    server.stop(grace=None)
+    ops.stop()
+    runtime.cluster.stop()
+    return 0
+
+
+def _run(authorise: Callable[[dict[str, list[str]]], str] | None,
+         argv: Sequence[str] | None) -> None:
+    try:
+        settings = config.gate_settings(sys.argv[1:] if argv is None else argv)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(serve(settings, authorise))
+
+
+def chat_gate_main(argv: Sequence[str] | None = None) -> None:
+    """``samples/chat/gate``: the gate with the chat sample's authentication."""
+    _run(chat_authorise, argv)
+
+
+def generic_gate_main(argv: Sequence[str] | None = None) -> None:
+    """``cmd/gate``: no authentication handler, every client is anonymous."""
+    _run(None, argv)
+
+
+if __name__ == "__main__":
+    chat_gate_main()

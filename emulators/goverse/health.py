@@ -1,0 +1,62 @@
+"""``/healthz`` and ``/ready`` over HTTP (a node's ``-http-listen``, a gate's ``-ops-listen``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def bind_address(address: str) -> tuple[str, int]:
+    """``host:port`` → a bind address. An empty host (Go's ``:port``, all interfaces) binds
+    loopback here: the suite's servers never listen beyond 127.0.0.1."""
+    host, _, port = address.rpartition(":")
+    return (host or "127.0.0.1").strip("[]"), int(port)
+
+
+def grpc_address(address: str) -> str:
+    host, port = bind_address(address)
+    return f"{host}:{port}"
+
+
+class HealthServer:
+    """Serves health and readiness when an address is configured (else does nothing)."""
+
+    def __init__(self, address: str | None, is_ready: Callable[[], bool], *,
+                 ready_body: dict[str, str], not_ready_body: dict[str, str]) -> None:
+        self._server: ThreadingHTTPServer | None = None
+        if address is None:
+            return
+        answers = (is_ready, ready_body, not_ready_body)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                check, ready, not_ready = answers
+                if self.path == "/healthz":
+                    status, body = 200, {"status": "ok"}
+                elif self.path == "/ready":
+                    status, body = (200, ready) if check() else (503, not_ready)
+                else:
+                    status, body = 404, {"error": "not found"}
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(bind_address(address), Handler)
+        self._server.daemon_threads = True
+
+    def start(self) -> None:
+        if self._server is not None:
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -1,0 +1,326 @@
+"""The Goverse chat server (a node): ``python -m emulators.goverse.node`` / ``goverse-chat-server``.
+
+Serves ``goverse.Goverse`` (goverse.md §2.1) for the objects whose shards it owns, creates them on
+first use, pushes messages to clients through the gates' ``RegisterGate`` streams, and, once the
+cluster is ready, creates ``ChatRoomMgr0`` as the chat sample's server does.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent import futures
+
+import grpc
+from google.protobuf.any_pb2 import Any
+from google.protobuf.message import Message
+
+from emulators.goverse import config
+from emulators.goverse.cluster import Cluster, RoutingError
+from emulators.goverse.health import HealthServer, grpc_address
+from emulators.goverse.logs import GoverseLogger
+from emulators.goverse.objects import (
+    OBJECT_TYPES,
+    CallContext,
+    GoverseObject,
+    ObjectError,
+    go_type,
+)
+from support.wire.chat import chat_pb2
+from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+
+GATE_CHANNEL_DEPTH = 1024
+_MESSAGES = {descriptor.full_name: getattr(chat_pb2, name)
+             for name, descriptor in chat_pb2.DESCRIPTOR.message_types_by_name.items()}
+_STOPPED = object()
+
+
+def unpack(message: Any) -> Message:
+    """Unpack an Any with the node's registry of linked types (else Go's "not found")."""
+    cls = _MESSAGES.get(message.type_url.rsplit("/", 1)[-1])
+    if cls is None:
+        raise ObjectError("failed to unmarshal request: proto: not found")
+    value = cls()
+    message.Unpack(value)
+    return value
+
+
+def pack(message: Message) -> Any:
+    packed = Any()
+    packed.Pack(message)
+    return packed
+
+
+class NodeRuntime:
+    """The node's objects and its gates' push channels."""
+
+    def __init__(self, settings: config.ProcessSettings, log: GoverseLogger) -> None:
+        self.settings = settings
+        self.advertise = settings.advertise
+        self.log = log
+        self.cluster = Cluster(settings.cluster, settings.advertise, "node", log)
+        self.cluster.local_object_shards = self._object_shards
+        self.cluster.on_tick.append(self._evict_foreign_objects)
+        self.objects: dict[str, GoverseObject] = {}
+        self._objects_lock = threading.Lock()
+        self.gates: dict[str, queue.Queue[object]] = {}
+        self._gates_lock = threading.Lock()
+        self.started = time.monotonic()
+        self.stopped = threading.Event()
+        self._peers: dict[str, goverse_pb2_grpc.GoverseStub] = {}
+
+    # --- objects ------------------------------------------------------------------------------
+    def _object_shards(self) -> set[int]:
+        with self._objects_lock:
+            ids = list(self.objects)
+        return {shard for shard in map(self.cluster.shard_of, ids) if shard is not None}
+
+    def _evict_foreign_objects(self) -> None:
+        with self._objects_lock:
+            foreign = [i for i in self.objects if not self._serves(i)]
+            for object_id in foreign:
+                del self.objects[object_id]
+        for object_id in foreign:
+            self.log.info(f"Evicted object {object_id}: its shard is no longer here")
+
+    def _serves(self, object_id: str) -> bool:
+        shard = self.cluster.shard_of(object_id)
+        if shard is None:
+            return object_id.split("/", 1)[0] == self.advertise
+        return self.cluster.owns(shard)
+
+    def check_owner(self, object_id: str) -> None:
+        if self.stopped.is_set():
+            raise ObjectError("node is stopped")
+        if not self._serves(object_id):
+            try:
+                owner = self.cluster.owner_of(object_id)
+            except RoutingError:
+                owner = "unknown"
+            raise ObjectError(f"object {object_id} is sharded to node {owner}, "
+                              f"not this node {self.advertise}")
+
+    def get_or_create(self, type_name: str, object_id: str, *, auto: bool) -> GoverseObject:
+        cls = OBJECT_TYPES.get(type_name)
+        with self._objects_lock:
+            existing = self.objects.get(object_id)
+            if existing is not None:
+                if existing.type_name != type_name:
+                    if auto:
+                        raise ObjectError(f"object type mismatch: expected {type_name}, got "
+                                          f"{existing.type_name} for object {object_id}")
+                    raise ObjectError(f"object with id {object_id} already exists but with "
+                                      f"different type: {existing.type_name}")
+                return existing
+            if cls is None:
+                prefix = f"failed to auto-create object {object_id}: " if auto else ""
+                raise ObjectError(f"{prefix}unknown object type: {type_name}")
+            created = self.objects[object_id] = cls(object_id, self)
+        threading.Thread(target=created.on_created, daemon=True).start()
+        return created
+
+    def delete(self, type_name: str, object_id: str) -> None:
+        with self._objects_lock:
+            existing = self.objects.get(object_id)
+            if existing is None:
+                return
+            if existing.type_name != type_name:
+                raise ObjectError(f"object type mismatch: expected {type_name}, got "
+                                  f"{existing.type_name} for object {object_id}")
+            del self.objects[object_id]
+
+    # --- what objects ask for ---------------------------------------------------------------------
+    def _stub(self, address: str) -> goverse_pb2_grpc.GoverseStub:
+        if address not in self._peers:
+            self._peers[address] = goverse_pb2_grpc.GoverseStub(grpc.insecure_channel(address))
+        return self._peers[address]
+
+    def create_object(self, type_name: str, object_id: str, timeout: float = 30.0) -> None:
+        """Create an object on whichever node owns it (this one included)."""
+        owner = self.cluster.owner_of(object_id)
+        self._stub(owner).CreateObject(
+            goverse_pb2.CreateObjectRequest(type=type_name, id=object_id), timeout=timeout)
+
+    def create_object_async(self, type_name: str, object_id: str) -> None:
+        def create() -> None:
+            try:
+                self.create_object(type_name, object_id)
+            except (RoutingError, grpc.RpcError) as exc:
+                self.log.warn(f"Failed to create {type_name} {object_id}: {exc}")
+
+        threading.Thread(target=create, daemon=True).start()
+
+    def push(self, client_ids: list[str], message: Message) -> None:
+        packed = pack(message)
+        by_gate: dict[str, list[str]] = {}
+        for client_id in client_ids:
+            by_gate.setdefault(client_id.split("/", 1)[0], []).append(client_id)
+        for gate, ids in by_gate.items():
+            with self._gates_lock:
+                channel = self.gates.get(gate)
+            envelope = goverse_pb2.GateMessage(client_message=goverse_pb2.ClientMessageEnvelope(
+                client_ids=ids, message=packed))
+            try:
+                if channel is None:
+                    raise queue.Full
+                channel.put_nowait(envelope)
+            except queue.Full:
+                self.log.warn(f"Failed to push to clients {ids}: gate {gate} not registered "
+                              "or its channel is full")
+
+    # --- gates --------------------------------------------------------------------------------
+    def gate_stream(self, gate: str, context: grpc.ServicerContext) -> Iterator[object]:
+        channel: queue.Queue[object] = queue.Queue(GATE_CHANNEL_DEPTH)
+        with self._gates_lock:
+            previous = self.gates.get(gate)
+            self.gates[gate] = channel
+        if previous is not None:
+            previous.put(_STOPPED)  # re-registering closes the old stream
+        try:
+            yield goverse_pb2.GateMessage(register_gate_response=goverse_pb2.RegisterGateResponse())
+            while context.is_active() and not self.stopped.is_set():
+                try:
+                    item = channel.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is _STOPPED:
+                    return
+                yield item
+        finally:
+            with self._gates_lock:
+                if self.gates.get(gate) is channel:
+                    del self.gates[gate]
+
+
+class GoverseServicer(goverse_pb2_grpc.GoverseServicer):
+    """``goverse.Goverse`` on the node's port."""
+
+    def __init__(self, runtime: NodeRuntime) -> None:
+        self.runtime = runtime
+
+    @staticmethod
+    def _fail(context: grpc.ServicerContext, error: ObjectError) -> None:
+        context.abort(error.code, str(error))
+
+    def Status(self, request, context):  # noqa: N802 - gRPC method names
+        runtime = self.runtime
+        with runtime._objects_lock:
+            count = len(runtime.objects)
+        return goverse_pb2.StatusResponse(
+            advertise_addr=runtime.advertise, num_objects=count,
+            uptime_seconds=int(time.monotonic() - runtime.started))
+
+    def ListObjects(self, request, context):  # noqa: N802
+        with self.runtime._objects_lock:
+            objects = list(self.runtime.objects.values())
+        return goverse_pb2.ListObjectsResponse(objects=[
+            goverse_pb2.ObjectInfo(type=o.type_name, id=o.id, creation_time=o.creation_time)
+            for o in objects])
+
+    def CallObject(self, request, context):  # noqa: N802
+        runtime = self.runtime
+        metadata = dict(context.invocation_metadata())
+        try:
+            runtime.check_owner(request.id)
+            target = runtime.get_or_create(request.type, request.id, auto=True)
+            if request.method not in target.methods:
+                raise ObjectError(f"method not found in class {target.type_name}: "
+                                  f"{request.method}")
+            expected = target.methods[request.method][0]
+            if not request.HasField("request"):
+                raise ObjectError(f"request type mismatch: expected {go_type(expected)}, got nil")
+            argument = unpack(request.request)
+            if not isinstance(argument, expected):
+                raise ObjectError(f"request type mismatch: expected {go_type(expected)}, got "
+                                  f"{go_type(type(argument))}")
+            caller = CallContext(metadata.get("x-caller-user-id") or None, request.client_id)
+            reply = target.invoke(request.method, argument, caller)
+        except ObjectError as error:
+            self._fail(context, error)
+            raise AssertionError("unreachable") from error
+        return goverse_pb2.CallObjectResponse(response=pack(reply))
+
+    def CreateObject(self, request, context):  # noqa: N802
+        try:
+            if not request.id:
+                raise ObjectError("object id must not be empty")
+            self.runtime.check_owner(request.id)
+            self.runtime.get_or_create(request.type, request.id, auto=False)
+        except ObjectError as error:
+            self._fail(context, error)
+        return goverse_pb2.CreateObjectResponse(id=request.id)
+
+    def DeleteObject(self, request, context):  # noqa: N802
+        try:
+            if not request.type:
+                raise ObjectError("object type is required", grpc.StatusCode.INVALID_ARGUMENT)
+            self.runtime.check_owner(request.id)
+            self.runtime.delete(request.type, request.id)
+        except ObjectError as error:
+            self._fail(context, error)
+        return goverse_pb2.DeleteObjectResponse()
+
+    def RegisterGate(self, request, context):  # noqa: N802
+        if not request.gate_addr:
+            context.abort(grpc.StatusCode.UNKNOWN, "gate address must not be empty")
+        return self.runtime.gate_stream(request.gate_addr, context)
+
+    def ReliableCallObject(self, request, context):  # noqa: N802
+        return goverse_pb2.ReliableCallObjectResponse(
+            status=goverse_pb2.SKIPPED, error="no persistence provider configured")
+
+
+def _create_chat_manager(runtime: NodeRuntime) -> None:
+    """After ClusterReady, wait the chat server's delay, then create ChatRoomMgr0 (retrying)."""
+    runtime.cluster.ready.wait()
+    if runtime.stopped.wait(config.chat_delay()):
+        return
+    while not runtime.stopped.is_set():
+        try:
+            runtime.create_object("ChatRoomMgr", "ChatRoomMgr0")
+            return
+        except (RoutingError, grpc.RpcError) as exc:
+            runtime.log.warn(f"Failed to create ChatRoomMgr0, retrying: {exc}")
+            runtime.stopped.wait(runtime.settings.cluster.tick)
+
+
+def serve(settings: config.ProcessSettings) -> int:
+    log = GoverseLogger("ChatServer")
+    runtime = NodeRuntime(settings, log)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
+    goverse_pb2_grpc.add_GoverseServicer_to_server(GoverseServicer(runtime), server)
+    if server.add_insecure_port(grpc_address(settings.listen)) == 0:
+        log.fatal(f"failed to listen on {settings.listen}")
+        return 1
+    health = HealthServer(settings.http_listen, runtime.cluster.ready.is_set,
+                          ready_body={"status": "ready"}, not_ready_body={"status": "not ready"})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    health.start()
+    runtime.cluster.start()
+    threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
+    stop.wait()
+    runtime.stopped.set()
+    server.stop(grace=None)
+    health.stop()
+    runtime.cluster.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        settings = config.node_settings(sys.argv[1:] if argv is None else argv)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""A chat client over gRPC, as the Goverse chat sample's clients talk to a gate (goverse.md §3).
+
+``Register`` opens the push stream (credentials go in its metadata); a background receiver
+records every pushed message with its arrival time; calls carry the client id the gate gave.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.any_pb2 import Any
+from google.protobuf.message import Message
+
+from support.wire.chat import chat_pb2
+from support.wire.gate import gate_pb2, gate_pb2_grpc
+
+CALL_TIMEOUT = 10.0  # what the Go chat client uses
+
+
+class ChatError(Exception):
+    """A chat call failed; ``code`` is the gRPC status."""
+
+    def __init__(self, what: str, error: grpc.RpcError) -> None:
+        self.code = error.code()
+        self.details = error.details() or ""
+        super().__init__(f"{what} failed: {self.code.name}: {self.details}")
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A message the gate pushed, as it arrived."""
+
+    type_url: str
+    user: str
+    text: str
+    timestamp_us: int
+    arrived: float
+
+
+@dataclass(frozen=True)
+class Joined:
+    room: str
+    recent: list[tuple[str, str]]
+
+
+class ChatClient:
+    """One user connected to one gate."""
+
+    def __init__(self, gate: str, user: str | None, password: str | None,
+                 timeout: float = CALL_TIMEOUT) -> None:
+        self.gate = gate
+        self.user = user
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(gate)
+        self._stub = gate_pb2_grpc.GateServiceStub(self._channel)
+        self._credentials = [(k, v) for k, v in (("x-username", user), ("x-password", password))
+                             if v is not None]
+        self.client_id = ""
+        self.pushed: list[Pushed] = []
+        self.other_pushes: list[str] = []
+        self._arrival = threading.Condition()
+        self._stream: grpc.Future | None = None
+
+    def register(self) -> str:
+        """Open the push stream; returns the client id. Raises ChatError if refused."""
+        self._stream = self._stub.Register(gate_pb2.Empty(), metadata=self._credentials)
+        try:
+            first = next(self._stream)  # type: ignore[call-overload]
+        except grpc.RpcError as error:
+            raise ChatError("Register", error) from error
+        reply = gate_pb2.RegisterResponse()
+        first.Unpack(reply)
+        self.client_id = reply.client_id
+        threading.Thread(target=self._receive, name=f"push-{self.user}", daemon=True).start()
+        return self.client_id
+
+    def _receive(self) -> None:
+        try:
+            for message in self._stream:  # type: ignore[union-attr]
+                self._record(message)
+        except grpc.RpcError:
+            return
+
+    def _record(self, message: Any) -> None:
+        notification = chat_pb2.Client_NewMessageNotification()
+        with self._arrival:
+            if message.Is(notification.DESCRIPTOR):
+                message.Unpack(notification)
+                chat = notification.message
+                self.pushed.append(Pushed(message.type_url, chat.user_name, chat.message,
+                                          chat.timestamp, time.time()))
+            else:
+                self.other_pushes.append(message.type_url)
+            self._arrival.notify_all()
+
+    def wait_for(self, text: str, within: float) -> Pushed:
+        """The first pushed chat message with this text; AssertionError after ``within``."""
+        deadline = time.monotonic() + within
+        with self._arrival:
+            while True:
+                for pushed in self.pushed:
+                    if pushed.text == text:
+                        return pushed
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [p.text for p in self.pushed]
+                    raise AssertionError(f"{self.user} did not receive {text!r} within "
+                                         f"{within:.1f} s (received: {seen})")
+                self._arrival.wait(remaining)
+
+    def _call(self, what: str, object_type: str, object_id: str, request: Message,
+              reply: Message) -> Message:
+        packed = Any()
+        packed.Pack(request)
+        try:
+            answer = self._stub.CallObject(
+                gate_pb2.CallObjectRequest(client_id=self.client_id, type=object_type,
+                                           id=object_id, method=what, request=packed),
+                timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise ChatError(what, error) from error
+        answer.response.Unpack(reply)
+        return reply
+
+    def list_rooms(self) -> list[str]:
+        reply = self._call("ListChatRooms", "ChatRoomMgr", "ChatRoomMgr0",
+                           chat_pb2.ChatRoom_ListRequest(), chat_pb2.ChatRoom_ListResponse())
+        return list(reply.chat_rooms)  # type: ignore[attr-defined]
+
+    def join(self, room: str) -> Joined:
+        reply = self._call("Join", "ChatRoom", f"ChatRoom-{room}",
+                           chat_pb2.ChatRoom_JoinRequest(user_name=self.user or ""),
+                           chat_pb2.ChatRoom_JoinResponse())
+        return Joined(reply.room_name,  # type: ignore[attr-defined]
+                      [(m.user_name, m.message) for m in reply.recent_messages])  # type: ignore[attr-defined]
+
+    def send(self, room: str, text: str) -> None:
+        self._call("SendMessage", "ChatRoom", f"ChatRoom-{room}",
+                   chat_pb2.ChatRoom_SendChatMessageRequest(user_name=self.user or "",
+                                                            message=text),
+                   chat_pb2.Client_SendChatMessageResponse())
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.cancel()
+        self._channel.close()

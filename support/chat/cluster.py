@@ -1,0 +1,176 @@
+"""A Goverse chat cluster for one scenario: N chat servers and M chat gates on a shared etcd,
+under the scenario's own key prefix, configured by one YAML file with short timings.
+
+The emulators start by default; with ``goverse_bin_dir`` the real ``chat_server`` and
+``chat_gateway`` binaries start through the same code with the same flags and YAML.
+Readiness is real: every node and gate reports ``/ready`` and the six chat objects exist.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import requests
+
+from emulators.goverse.config import write_cluster_yaml
+from support.config import Settings
+from support.etcd import new_prefix
+from support.processes.launcher import ManagedProcess, ProcessSpec
+from support.processes.ports import PortReservation, reserve_port
+from support.processes.readiness import TcpConnect
+from support.waiting import eventually
+from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+
+CHAT_OBJECTS = 6  # ChatRoomMgr0 and its five rooms
+SHARDS = 64
+STABILITY = "300ms"
+EMULATOR_TIMING = {"GOVERSE_EMULATOR_TICK": "0.2", "GOVERSE_EMULATOR_CHAT_DELAY": "0.3"}
+READY_WITHIN = 60.0
+STOP_GRACE = 10.0
+
+
+@dataclass
+class Member:
+    """One node or gate of the cluster."""
+
+    name: str
+    address: str
+    health_address: str
+    process: ManagedProcess
+    ports: list[PortReservation] = field(default_factory=list)
+    exit_codes: list[int | None] = field(default_factory=list)
+
+
+class ChatCluster:
+    """Starts, inspects and stops one scenario's chat cluster."""
+
+    def __init__(self, settings: Settings, etcd_endpoint: str, work_dir: Path,
+                 log_dir: Path) -> None:
+        self.settings = settings
+        self.etcd_endpoint = etcd_endpoint
+        self.work_dir = work_dir
+        self.log_dir = log_dir
+        self.prefix = new_prefix("chat")
+        self.nodes: dict[str, Member] = {}
+        self.gates: dict[str, Member] = {}
+        self.config_path = work_dir / "goverse.yaml"
+
+    # --- commands -------------------------------------------------------------------------------
+    def _command(self, role: str) -> list[str]:
+        if self.settings.goverse_bin_dir is not None:
+            binary = {"node": "chat_server", "gate": "chat_gateway"}[role]
+            return [str(self.settings.goverse_bin_dir / binary)]
+        module = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate"}[role]
+        return [sys.executable, "-m", module]
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.settings.goverse_bin_dir is None:
+            env.update(EMULATOR_TIMING)
+        return env
+
+    # --- start ----------------------------------------------------------------------------------
+    def start(self, nodes: int, gates: int) -> None:
+        """Start the whole cluster and wait until it is ready to chat."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        node_ports = [(reserve_port(), reserve_port()) for _ in range(nodes)]
+        gate_ports = [(reserve_port(), reserve_port()) for _ in range(gates)]
+        write_cluster_yaml(
+            self.config_path, shards=SHARDS, etcd_endpoint=self.etcd_endpoint,
+            prefix=self.prefix, stability=STABILITY,
+            nodes=[{"id": f"node-{i + 1}", "grpc_addr": f"127.0.0.1:{g.port}",
+                    "advertise_addr": f"127.0.0.1:{g.port}", "http_addr": f"127.0.0.1:{h.port}"}
+                   for i, (g, h) in enumerate(node_ports)],
+            gates=[{"id": f"gate-{i + 1}", "grpc_addr": f"127.0.0.1:{g.port}",
+                    "advertise_addr": f"127.0.0.1:{g.port}", "ops_addr": f"127.0.0.1:{o.port}"}
+                   for i, (g, o) in enumerate(gate_ports)],
+        )
+        for index, (grpc_port, http_port) in enumerate(node_ports):
+            self.nodes[f"node-{index + 1}"] = self._spawn("node", f"node-{index + 1}",
+                                                          grpc_port, http_port)
+        for index, (grpc_port, ops_port) in enumerate(gate_ports):
+            self.gates[f"gate-{index + 1}"] = self._spawn("gate", f"gate-{index + 1}",
+                                                          grpc_port, ops_port)
+        for member in [*self.nodes.values(), *self.gates.values()]:
+            member.process.wait_ready()
+        self.wait_until_ready(READY_WITHIN)
+
+    def _spawn(self, role: str, name: str, grpc_port: PortReservation,
+               health_port: PortReservation) -> Member:
+        id_flag = "-node-id" if role == "node" else "-gate-id"
+        spec = ProcessSpec(
+            name=f"chat {role} {name}",
+            argv=[*self._command(role), "-config", str(self.config_path), id_flag, name],
+            cwd=self.work_dir, env=self._environment(),
+            log_path=self.log_dir / f"{role}-{name}.log",
+            readiness=TcpConnect("127.0.0.1", grpc_port.port),
+            ready_within=self.settings.timeout(READY_WITHIN),
+            stop_grace=self.settings.timeout(STOP_GRACE),
+        )
+        process = ManagedProcess(spec).start(wait=False)
+        return Member(name, f"127.0.0.1:{grpc_port.port}", f"127.0.0.1:{health_port.port}",
+                      process, [grpc_port, health_port])
+
+    def wait_until_ready(self, within: float) -> None:
+        """Every running node and gate says ready and the six chat objects exist."""
+        def ready() -> None:
+            for member in [*self.nodes.values(), *self.gates.values()]:
+                if not member.process.is_running():
+                    continue
+                try:
+                    answer = requests.get(f"http://{member.health_address}/ready", timeout=2)
+                except requests.RequestException as exc:
+                    raise AssertionError(f"{member.name}: {exc.__class__.__name__}") from exc
+                assert answer.status_code == 200, f"{member.name} is not ready yet"
+            count = self.object_count()
+            assert count >= CHAT_OBJECTS, f"{count} of {CHAT_OBJECTS} chat objects exist"
+
+        eventually(ready, self.settings.timeout(within), interval=0.05)
+
+    # --- looking inside -------------------------------------------------------------------------
+    def stub(self, node: str) -> goverse_pb2_grpc.GoverseStub:
+        return goverse_pb2_grpc.GoverseStub(grpc.insecure_channel(self.nodes[node].address))
+
+    def objects_by_node(self) -> dict[str, list[str]]:
+        """Object ids per running node (``ListObjects``)."""
+        placed: dict[str, list[str]] = {}
+        for name, member in self.nodes.items():
+            if not member.process.is_running():
+                continue
+            try:
+                reply = self.stub(name).ListObjects(goverse_pb2.Empty(), timeout=5)
+            except grpc.RpcError:
+                continue
+            placed[name] = sorted(obj.id for obj in reply.objects)
+        return placed
+
+    def object_count(self) -> int:
+        return sum(len(ids) for ids in self.objects_by_node().values())
+
+    def status(self, node: str) -> goverse_pb2.StatusResponse:
+        return self.stub(node).Status(goverse_pb2.Empty(), timeout=5)
+
+    # --- stopping -------------------------------------------------------------------------------
+    def kill(self, node: str) -> None:
+        member = self.nodes[node]
+        member.exit_codes.append(member.process.kill())
+
+    def stop(self) -> dict[str, int | None]:
+        """Stop gates, then nodes in reverse order; returns every process's exit code."""
+        codes: dict[str, int | None] = {}
+        for group in (self.gates, self.nodes):
+            for name, member in reversed(list(group.items())):
+                if member.process.is_running():
+                    member.exit_codes.append(member.process.stop())
+                codes[name] = member.exit_codes[-1] if member.exit_codes else None
+                for reservation in member.ports:
+                    reservation.release()
+        return codes
+
+    def log_files(self) -> list[tuple[str, Path]]:
+        return [(m.process.name, m.process.log_path)
+                for m in [*self.nodes.values(), *self.gates.values()]]

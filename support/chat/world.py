@@ -1,0 +1,100 @@
+"""What a chat scenario remembers between steps: its cluster, its users and their answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from support.chat.client import ChatClient, ChatError, Joined
+from support.chat.cluster import ChatCluster
+from support.config import Settings
+
+
+@dataclass
+class ChatWorld:
+    """Per-scenario state of the chat steps."""
+
+    settings: Settings
+    etcd: Callable[[], str]
+    work_dir: Path
+    log_dir: Path
+    cluster: ChatCluster | None = None
+    users: dict[str, ChatClient] = field(default_factory=dict)
+    joined: dict[str, Joined] = field(default_factory=dict)
+    rooms: list[str] = field(default_factory=list)
+    last_error: ChatError | None = None
+    exit_codes: dict[str, int | None] = field(default_factory=dict)
+    ready_seconds: float = 0.0
+
+    def start_cluster(self, nodes: int, gates: int) -> ChatCluster:
+        started = time.monotonic()
+        self.cluster = ChatCluster(self.settings, self.etcd(), self.work_dir, self.log_dir)
+        self.cluster.start(nodes, gates)
+        self.ready_seconds = time.monotonic() - started
+        return self.cluster
+
+    def require_cluster(self) -> ChatCluster:
+        if self.cluster is None:
+            raise AssertionError("no chat cluster was started in this scenario")
+        return self.cluster
+
+    def gate_address(self, number: int) -> str:
+        return self.require_cluster().gates[f"gate-{number}"].address
+
+    def connect(self, user: str, gate: int, password: str | None = "000000",
+                with_name: bool = True) -> ChatClient:
+        """Register ``user`` on a gate; remembers a refusal instead of raising it."""
+        client = ChatClient(self.gate_address(gate), user if with_name else None, password,
+                            timeout=self.settings.timeout(10))
+        self.last_error = None
+        try:
+            client.register()
+        except ChatError as error:
+            self.last_error = error
+            client.close()
+            return client
+        self.users[user] = client
+        return client
+
+    def anonymous(self, gate: int) -> ChatClient:
+        """A client that never registered (no identity, no client id)."""
+        client = ChatClient(self.gate_address(gate), None, None,
+                            timeout=self.settings.timeout(10))
+        self.users.setdefault("an anonymous visitor", client)
+        return client
+
+    def user(self, name: str) -> ChatClient:
+        if name not in self.users:
+            raise AssertionError(f"{name} is not connected in this scenario")
+        return self.users[name]
+
+    def attempt(self, action: Callable[[], object]) -> object | None:
+        """Run a chat call, remembering a ChatError instead of raising it."""
+        self.last_error = None
+        try:
+            return action()
+        except ChatError as error:
+            self.last_error = error
+            return None
+
+    def owner_of(self, object_id: str) -> str:
+        for node, ids in self.require_cluster().objects_by_node().items():
+            if object_id in ids:
+                return node
+        raise AssertionError(f"no server holds {object_id}")
+
+    def close(self) -> None:
+        for client in self.users.values():
+            client.close()
+        if self.cluster is not None:
+            self.exit_codes.update(self.cluster.stop())
+
+    def pushed_messages(self) -> str:
+        lines = []
+        for name, client in self.users.items():
+            for pushed in client.pushed:
+                stamp = time.strftime("%H:%M:%S", time.localtime(pushed.arrived))
+                lines.append(f"[{stamp}] to {name}: {pushed.user}: {pushed.text}")
+        return "\n".join(lines) or "(no pushed messages)"
