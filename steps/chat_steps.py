@@ -195,3 +195,39 @@ def step_etcd_restart(context: Context) -> None:
 def step_still_objects(context: Context, count: int) -> None:
     assert_that(count, equal_to(CHAT_OBJECTS))
     assert_that(context.chat.require_cluster().object_count(), equal_to(count))
+
+
+@given("a chat cluster with {nodes:Count}, {gates:Count} and an inspector")
+def step_cluster_inspector(context: Context, nodes: int, gates: int) -> None:
+    context.chat.start_cluster(nodes, gates, inspector=True)
+
+
+@then("the inspector shows {nodes:Count}, {gates:Count} and the six chat objects within "
+      "{seconds:d} seconds")
+def step_inspector_graph(context: Context, nodes: int, gates: int, seconds: int) -> None:
+    cluster = context.chat.require_cluster()
+
+    def shown() -> None:
+        graph = cluster.inspector_view("/graph")
+        addresses = sorted(n["advertise_addr"] for n in graph["goverse_nodes"])
+        assert addresses == sorted(m.address for m in cluster.nodes.values()), addresses
+        assert len(graph["goverse_gates"]) == gates, graph["goverse_gates"]
+        objects = {o["id"]: o["goverse_node_id"] for o in graph["goverse_objects"]}
+        assert set(objects) == CHAT_IDS, sorted(objects)
+        for node, ids in cluster.objects_by_node().items():
+            for object_id in ids:
+                assert objects[object_id] == cluster.nodes[node].address, object_id
+    assert_that(len(cluster.nodes), equal_to(nodes))
+    eventually(shown, context.settings.timeout(seconds), interval=0.2)
+
+
+@then("the inspector's shard view shows every shard owned by a live server")
+def step_inspector_shards(context: Context) -> None:
+    cluster = context.chat.require_cluster()
+    view = cluster.inspector_view("/shards")
+    live = sorted(m.address for m in cluster.nodes.values())
+    assert_that(view["nodes"], equal_to(live))
+    owners = {row["current_node"] for row in view["shards"]}
+    assert_that(owners <= set(live) and len(view["shards"]) > 0, is_(True))
+    assert_that(all(row["target_node"] == row["current_node"] for row in view["shards"]),
+                is_(True))

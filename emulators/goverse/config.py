@@ -97,6 +97,7 @@ class InspectorSettings:
     static_dir: str = "cmd/inspector/web"
     etcd_addr: str | None = None
     etcd_prefix: str = "/goverse"
+    shards: int = DEFAULT_SHARDS
 
 
 def _emulator_timing() -> dict[str, float]:
@@ -219,7 +220,8 @@ def inspector_settings(argv: Sequence[str]) -> InspectorSettings:
     endpoints = etcd.get("endpoints") or []
     return InspectorSettings(section["grpc_addr"], section.get("http_addr") or ":8080",
                              values["static-dir"], str(endpoints[0]) if endpoints else None,
-                             etcd.get("prefix") or "/goverse")
+                             etcd.get("prefix") or "/goverse",
+                             int((document.get("cluster") or {}).get("shards") or DEFAULT_SHARDS))
 
 
 def write_cluster_yaml(path: Path, *, shards: int, etcd_endpoint: str, prefix: str,

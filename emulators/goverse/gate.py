@@ -27,8 +27,10 @@ from emulators.goverse import config
 from emulators.goverse.cluster import Cluster, RoutingError
 from emulators.goverse.health import HealthServer, grpc_address
 from emulators.goverse.logs import GoverseLogger
+from emulators.goverse.reporting import InspectorReporter
 from support.wire.gate import gate_pb2, gate_pb2_grpc
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 CLIENT_CHANNEL_DEPTH = 10
 DEFAULT_CALL_TIMEOUT = 30.0
@@ -131,6 +133,19 @@ class GateRuntime:
                 client.channel.put_nowait(message)
             except queue.Full:
                 self.log.warn(f"Dropped a message for client {client_id}: its buffer is full")
+
+    # --- the inspector ------------------------------------------------------------------------
+    def report(self, stub: inspector_pb2_grpc.InspectorServiceStub) -> None:
+        with self._lock:
+            connected = sorted(node for node, t in self._streams.items() if t.is_alive())
+            clients = len(self.clients)
+        stub.RegisterGate(inspector_pb2.RegisterGateRequest(
+            advertise_address=self.advertise, connected_nodes=connected, clients=clients),
+            timeout=2)
+
+    def unreport(self, stub: inspector_pb2_grpc.InspectorServiceStub) -> None:
+        stub.UnregisterGate(inspector_pb2.UnregisterGateRequest(
+            advertise_address=self.advertise), timeout=2)
 
     # --- clients ------------------------------------------------------------------------------
     def register(self, metadata: dict[str, list[str]]) -> Client:
@@ -273,12 +288,19 @@ def serve(settings: config.ProcessSettings,
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    reporter = None
+    if settings.inspector_address:
+        reporter = InspectorReporter(settings.inspector_address, runtime.report,
+                                     runtime.unreport, log)
+        runtime.cluster.on_tick.append(reporter.refresh)
     server.start()
     ops.start()
     stop.wait()
     runtime.stopped.set()
     server.stop(grace=None)
     ops.stop()
+    if reporter is not None:
+        reporter.stop()
     runtime.cluster.stop()
     return 0
 

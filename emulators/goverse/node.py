@@ -30,8 +30,10 @@ from emulators.goverse.objects import (
     ObjectError,
     go_type,
 )
+from emulators.goverse.reporting import InspectorReporter
 from support.wire.chat import chat_pb2
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 GATE_CHANNEL_DEPTH = 1024
 _MESSAGES = {descriptor.full_name: getattr(chat_pb2, name)
@@ -172,6 +174,27 @@ class NodeRuntime:
                 self.log.warn(f"Failed to push to clients {ids}: gate {gate} not registered "
                               "or its channel is full")
 
+    # --- the inspector ------------------------------------------------------------------------
+    def report(self, stub: inspector_pb2_grpc.InspectorServiceStub) -> None:
+        with self._objects_lock:
+            objects = [inspector_pb2.Object(id=o.id, shard_id=self._inspector_shard(o.id),
+                                            **{"class": o.type_name})
+                       for o in self.objects.values()]
+        with self._gates_lock:
+            gates = sorted(self.gates)
+        stub.RegisterNode(inspector_pb2.RegisterNodeRequest(
+            advertise_address=self.advertise, objects=objects,
+            connected_nodes=[n for n in self.cluster.live_nodes() if n != self.advertise],
+            registered_gates=gates), timeout=2)
+
+    def unreport(self, stub: inspector_pb2_grpc.InspectorServiceStub) -> None:
+        stub.UnregisterNode(inspector_pb2.UnregisterNodeRequest(
+            advertise_address=self.advertise), timeout=2)
+
+    def _inspector_shard(self, object_id: str) -> int:
+        shard = self.cluster.shard_of(object_id)
+        return -1 if shard is None else shard
+
     # --- gates --------------------------------------------------------------------------------
     def gate_stream(self, gate: str, context: grpc.ServicerContext) -> Iterator[object]:
         channel: queue.Queue[object] = queue.Queue(GATE_CHANNEL_DEPTH)
@@ -303,12 +326,19 @@ def serve(settings: config.ProcessSettings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     health.start()
+    reporter = None
+    if settings.inspector_address:
+        reporter = InspectorReporter(settings.inspector_address, runtime.report,
+                                     runtime.unreport, log)
+        runtime.cluster.on_tick.append(reporter.refresh)
     runtime.cluster.start()
     threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
     stop.wait()
     runtime.stopped.set()
     server.stop(grace=None)
     health.stop()
+    if reporter is not None:
+        reporter.stop()
     runtime.cluster.stop()
     return 0
 

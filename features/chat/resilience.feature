@@ -33,3 +33,8 @@ Feature: The chat cluster survives failures and stops cleanly
     Then the cluster still has its 6 chat objects
     When "alice" says "After the restart" in "Sports"
     Then "alice" receives "After the restart" from "alice" within 10 seconds
+
+  Scenario: The inspector shows the cluster's servers, gates and objects
+    Given a chat cluster with 2 servers, 1 gate and an inspector
+    Then the inspector shows 2 servers, 1 gate and the six chat objects within 10 seconds
+    And the inspector's shard view shows every shard owned by a live server

@@ -21,7 +21,7 @@ from support.config import Settings
 from support.etcd import new_prefix
 from support.processes.launcher import ManagedProcess, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
-from support.processes.readiness import TcpConnect
+from support.processes.readiness import HttpGet, TcpConnect
 from support.waiting import eventually
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
 
@@ -57,14 +57,16 @@ class ChatCluster:
         self.prefix = new_prefix("chat")
         self.nodes: dict[str, Member] = {}
         self.gates: dict[str, Member] = {}
+        self.inspector: Member | None = None
         self.config_path = work_dir / "goverse.yaml"
 
     # --- commands -------------------------------------------------------------------------------
     def _command(self, role: str) -> list[str]:
         if self.settings.goverse_bin_dir is not None:
-            binary = {"node": "chat_server", "gate": "chat_gateway"}[role]
+            binary = {"node": "chat_server", "gate": "chat_gateway", "inspector": "inspector"}[role]
             return [str(self.settings.goverse_bin_dir / binary)]
-        module = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate"}[role]
+        module = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate",
+                  "inspector": "emulators.goverse.inspector"}[role]
         return [sys.executable, "-m", module]
 
     def _environment(self) -> dict[str, str]:
@@ -74,11 +76,12 @@ class ChatCluster:
         return env
 
     # --- start ----------------------------------------------------------------------------------
-    def start(self, nodes: int, gates: int) -> None:
-        """Start the whole cluster and wait until it is ready to chat."""
+    def start(self, nodes: int, gates: int, inspector: bool = False) -> None:
+        """Start the whole cluster (the inspector first, if any) and wait until it is ready."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         node_ports = [(reserve_port(), reserve_port()) for _ in range(nodes)]
         gate_ports = [(reserve_port(), reserve_port()) for _ in range(gates)]
+        inspector_ports = (reserve_port(), reserve_port()) if inspector else None
         write_cluster_yaml(
             self.config_path, shards=SHARDS, etcd_endpoint=self.etcd_endpoint,
             prefix=self.prefix, stability=STABILITY,
@@ -88,7 +91,13 @@ class ChatCluster:
             gates=[{"id": f"gate-{i + 1}", "grpc_addr": f"127.0.0.1:{g.port}",
                     "advertise_addr": f"127.0.0.1:{g.port}", "ops_addr": f"127.0.0.1:{o.port}"}
                    for i, (g, o) in enumerate(gate_ports)],
+            inspector=None if inspector_ports is None else {
+                "grpc_addr": f"127.0.0.1:{inspector_ports[0].port}",
+                "http_addr": f"127.0.0.1:{inspector_ports[1].port}",
+                "advertise_addr": f"127.0.0.1:{inspector_ports[0].port}"},
         )
+        if inspector_ports is not None:
+            self.inspector = self._spawn_inspector(*inspector_ports)
         for index, (grpc_port, http_port) in enumerate(node_ports):
             self.nodes[f"node-{index + 1}"] = self._spawn("node", f"node-{index + 1}",
                                                           grpc_port, http_port)
@@ -114,6 +123,28 @@ class ChatCluster:
         process = ManagedProcess(spec).start(wait=False)
         return Member(name, f"127.0.0.1:{grpc_port.port}", f"127.0.0.1:{health_port.port}",
                       process, [grpc_port, health_port])
+
+    def _spawn_inspector(self, grpc_port: PortReservation,
+                         http_port: PortReservation) -> Member:
+        spec = ProcessSpec(
+            name="chat inspector",
+            argv=[*self._command("inspector"), "-config", str(self.config_path)],
+            cwd=self.work_dir, env=self._environment(), log_path=self.log_dir / "inspector.log",
+            readiness=HttpGet(f"http://127.0.0.1:{http_port.port}/healthz"),
+            ready_within=self.settings.timeout(READY_WITHIN),
+            stop_grace=self.settings.timeout(STOP_GRACE),
+        )
+        process = ManagedProcess(spec).start()
+        return Member("inspector", f"127.0.0.1:{grpc_port.port}",
+                      f"127.0.0.1:{http_port.port}", process, [grpc_port, http_port])
+
+    def inspector_view(self, path: str) -> dict:
+        """``GET <inspector>/graph`` or ``/shards``."""
+        if self.inspector is None:
+            raise AssertionError("this cluster has no inspector")
+        answer = requests.get(f"http://{self.inspector.health_address}{path}", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
 
     def wait_until_ready(self, within: float) -> None:
         """Every running node and gate says ready and the six chat objects exist."""
@@ -160,9 +191,11 @@ class ChatCluster:
         member.exit_codes.append(member.process.kill())
 
     def stop(self) -> dict[str, int | None]:
-        """Stop gates, then nodes in reverse order; returns every process's exit code."""
+        """Stop gates, then nodes in reverse order, then the inspector; returns every process's
+        exit code."""
         codes: dict[str, int | None] = {}
-        for group in (self.gates, self.nodes):
+        last = {"inspector": self.inspector} if self.inspector is not None else {}
+        for group in (self.gates, self.nodes, last):
             for name, member in reversed(list(group.items())):
                 if member.process.is_running():
                     member.exit_codes.append(member.process.stop())
@@ -172,5 +205,7 @@ class ChatCluster:
         return codes
 
     def log_files(self) -> list[tuple[str, Path]]:
-        return [(m.process.name, m.process.log_path)
-                for m in [*self.nodes.values(), *self.gates.values()]]
+        members = [*self.nodes.values(), *self.gates.values()]
+        if self.inspector is not None:
+            members.append(self.inspector)
+        return [(m.process.name, m.process.log_path) for m in members]

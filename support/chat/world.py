@@ -28,10 +28,10 @@ class ChatWorld:
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     ready_seconds: float = 0.0
 
-    def start_cluster(self, nodes: int, gates: int) -> ChatCluster:
+    def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
         started = time.monotonic()
         self.cluster = ChatCluster(self.settings, self.etcd(), self.work_dir, self.log_dir)
-        self.cluster.start(nodes, gates)
+        self.cluster.start(nodes, gates, inspector)
         self.ready_seconds = time.monotonic() - started
         return self.cluster
 

@@ -1,0 +1,326 @@
+"""The Goverse inspector: ``python -m emulators.goverse.inspector`` / ``goverse-inspector``.
+
+gRPC ``inspector.InspectorService`` (goverse.md §2.3), which nodes and gates given
+``-inspector-address`` report to, and the HTTP API of §6: ``/graph``, ``/shards``, ``/healthz``,
+``/ready`` (only with etcd and a fully claimed mapping), ``/events/stream`` (SSE) and static files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent import futures
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import grpc
+
+from emulators.goverse import config
+from emulators.goverse.etcdview import EtcdMirror
+from emulators.goverse.health import bind_address, grpc_address
+from emulators.goverse.logs import GoverseLogger
+from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+
+SSE_QUEUE = 100
+HEARTBEAT = 30.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Registry:
+    """What nodes and gates reported, and who is listening for changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.nodes: dict[str, dict] = {}
+        self.gates: dict[str, dict] = {}
+        self.objects: dict[str, dict] = {}
+        self.listeners: list[queue.Queue[tuple[str, dict]]] = []
+
+    def publish(self, event: str, data: dict) -> None:
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            with contextlib.suppress(queue.Full):
+                listener.put_nowait((event, {"type": event, **data}))
+
+    def node_entry(self, address: str, connected: Sequence[str], gates: Sequence[str]) -> dict:
+        return {"id": address, "label": f"Node {address}", "color": "#4CAF50",
+                "type": "goverse_node", "advertise_addr": address, "registered_at": _now(),
+                "object_count": 0, "connected_nodes": list(connected) or None,
+                "registered_gates": list(gates) or None, "link_metrics": {}}
+
+    def object_entry(self, obj: inspector_pb2.Object, node: str) -> dict:
+        return {"id": obj.id, "label": f"{getattr(obj, 'class')} ({obj.id})", "size": 10,
+                "color": "", "type": getattr(obj, "class"), "goverse_node_id": node,
+                "shard_id": obj.shard_id, "calls_per_minute": 0, "avg_execution_duration_us": 0}
+
+    def graph(self) -> dict:
+        with self.lock:
+            nodes = [dict(n) for n in self.nodes.values()]
+            for node in nodes:
+                node["object_count"] = sum(1 for o in self.objects.values()
+                                           if o["goverse_node_id"] == node["id"])
+            return {"goverse_nodes": nodes, "goverse_gates": list(self.gates.values()),
+                    "goverse_objects": list(self.objects.values())}
+
+
+class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def Ping(self, request, context):  # noqa: N802 - gRPC method names
+        return inspector_pb2.Empty()
+
+    def RegisterNode(self, request, context):  # noqa: N802
+        if not request.advertise_address:
+            context.abort(grpc.StatusCode.UNKNOWN, "advertise address must not be empty")
+        registry, address = self.registry, request.advertise_address
+        node = registry.node_entry(address, request.connected_nodes, request.registered_gates)
+        with registry.lock:
+            known = address in registry.nodes
+            registry.nodes[address] = node
+            for object_id in [i for i, o in registry.objects.items()
+                              if o["goverse_node_id"] == address]:
+                del registry.objects[object_id]
+            for obj in request.objects:
+                registry.objects[obj.id] = registry.object_entry(obj, address)
+        registry.publish("node_updated" if known else "node_added", {"node": node})
+        return inspector_pb2.RegisterNodeResponse()
+
+    def UnregisterNode(self, request, context):  # noqa: N802
+        registry = self.registry
+        with registry.lock:
+            registry.nodes.pop(request.advertise_address, None)
+            for object_id in [i for i, o in registry.objects.items()
+                              if o["goverse_node_id"] == request.advertise_address]:
+                del registry.objects[object_id]
+        registry.publish("node_removed", {"node_id": request.advertise_address})
+        return inspector_pb2.Empty()
+
+    def AddOrUpdateObject(self, request, context):  # noqa: N802
+        registry = self.registry
+        with registry.lock:
+            if request.node_address not in registry.nodes:
+                context.abort(grpc.StatusCode.NOT_FOUND, "node not registered")
+            if not request.object.id:
+                return inspector_pb2.Empty()
+            known = request.object.id in registry.objects
+            entry = registry.objects[request.object.id] = registry.object_entry(
+                request.object, request.node_address)
+        registry.publish("object_updated" if known else "object_added", {"object": entry})
+        return inspector_pb2.Empty()
+
+    def RemoveObject(self, request, context):  # noqa: N802
+        registry = self.registry
+        with registry.lock:
+            if request.node_address not in registry.nodes:
+                context.abort(grpc.StatusCode.NOT_FOUND, "node not registered")
+            registry.objects.pop(request.object_id, None)
+        registry.publish("object_removed", {"object_id": request.object_id})
+        return inspector_pb2.Empty()
+
+    def RegisterGate(self, request, context):  # noqa: N802
+        if not request.advertise_address:
+            context.abort(grpc.StatusCode.UNKNOWN, "advertise address must not be empty")
+        address = request.advertise_address
+        gate = {"id": address, "label": f"Gate {address}", "color": "#2196F3",
+                "type": "goverse_gate", "advertise_addr": address, "registered_at": _now(),
+                "connected_nodes": list(request.connected_nodes) or None,
+                "clients": request.clients, "link_metrics": {}}
+        with self.registry.lock:
+            known = address in self.registry.gates
+            self.registry.gates[address] = gate
+        self.registry.publish("gate_updated" if known else "gate_added", {"gate": gate})
+        return inspector_pb2.RegisterGateResponse()
+
+    def UnregisterGate(self, request, context):  # noqa: N802
+        with self.registry.lock:
+            self.registry.gates.pop(request.advertise_address, None)
+        self.registry.publish("gate_removed", {"gate_id": request.advertise_address})
+        return inspector_pb2.Empty()
+
+    def UpdateConnectedNodes(self, request, context):  # noqa: N802
+        with self.registry.lock:
+            for group in (self.registry.nodes, self.registry.gates):
+                if request.advertise_address in group:
+                    group[request.advertise_address]["connected_nodes"] = \
+                        list(request.connected_nodes)
+        return inspector_pb2.Empty()
+
+    def UpdateRegisteredGates(self, request, context):  # noqa: N802
+        with self.registry.lock:
+            node = self.registry.nodes.get(request.advertise_address)
+            if node is not None:
+                node["registered_gates"] = list(request.registered_gates)
+        return inspector_pb2.Empty()
+
+    def UpdateGateClients(self, request, context):  # noqa: N802
+        with self.registry.lock:
+            gate = self.registry.gates.get(request.advertise_address)
+            if gate is not None:
+                gate["clients"] = request.clients
+        return inspector_pb2.Empty()
+
+    def ReportObjectCall(self, request, context):  # noqa: N802
+        return inspector_pb2.Empty()
+
+    def ReportLinkCall(self, request, context):  # noqa: N802
+        return inspector_pb2.Empty()
+
+
+def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
+                  static_dir: Path) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _json(self, status: int, body: object) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/graph":
+                self._json(200, registry.graph())
+            elif path == "/shards":
+                self._json(200, self._shards())
+            elif path == "/healthz":
+                self._json(200, {"status": "healthy"})
+            elif path == "/ready":
+                ready = mirror is not None and self._fully_claimed()
+                self._json(200 if ready else 503,
+                           {"status": "ready"} if ready else {"status": "not ready"})
+            elif path == "/events/stream":
+                self._events()
+            else:
+                self._static(path)
+
+        def _fully_claimed(self) -> bool:
+            assert mirror is not None
+            with mirror.view.lock:
+                table = mirror.view.shards
+                return all(table.get(i) is not None and table[i].target and table[i].current
+                           for i in range(shards))
+
+        def _shards(self) -> dict:
+            if mirror is None:
+                return {"shards": [], "nodes": []}
+            with registry.lock:
+                counts: dict[int, int] = {}
+                for obj in registry.objects.values():
+                    counts[obj["shard_id"]] = counts.get(obj["shard_id"], 0) + 1
+            with mirror.view.lock:
+                rows = [{"shard_id": i, "target_node": s.target, "current_node": s.current,
+                         "object_count": counts.get(i, 0),
+                         **({"flags": list(s.flags)} if s.flags else {})}
+                        for i, s in mirror.view.shards.items()]
+                nodes = sorted(mirror.view.nodes)
+            return {"shards": rows, "nodes": nodes}
+
+        def _static(self, path: str) -> None:
+            relative = "index.html" if path == "/" else path.lstrip("/")
+            target = (static_dir / relative).resolve()
+            if static_dir.resolve() not in target.parents or not target.is_file():
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            payload = target.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _events(self) -> None:
+            listener: queue.Queue[tuple[str, dict]] = queue.Queue(SSE_QUEUE)
+            with registry.lock:
+                registry.listeners.append(listener)
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            try:
+                self._event("initial", {"type": "initial", **registry.graph()})
+                while True:
+                    try:
+                        event, data = listener.get(timeout=HEARTBEAT)
+                    except queue.Empty:
+                        event, data = "heartbeat", {}
+                    self._event(event, data)
+            except OSError:
+                pass
+            finally:
+                with registry.lock:
+                    registry.listeners.remove(listener)
+
+        def _event(self, event: str, data: dict) -> None:
+            self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+
+    return Handler
+
+
+def serve(settings: config.InspectorSettings) -> int:
+    log = GoverseLogger("Inspector")
+    registry = Registry()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    inspector_pb2_grpc.add_InspectorServiceServicer_to_server(InspectorServicer(registry), server)
+    if server.add_insecure_port(grpc_address(settings.grpc_addr)) == 0:
+        log.fatal(f"failed to listen on {settings.grpc_addr}")
+        return 1
+    mirror = None
+    if settings.etcd_addr:
+        mirror = EtcdMirror(settings.etcd_addr, settings.etcd_prefix, on_membership=lambda: None)
+        mirror.start()
+    shards = settings.shards
+    http = None
+    try:
+        http = ThreadingHTTPServer(bind_address(settings.http_addr),
+                                   _http_handler(registry, mirror, shards,
+                                                 Path(settings.static_dir)))
+        http.daemon_threads = True
+    except OSError as exc:  # Goverse only logs an HTTP bind failure and keeps running
+        log.error(f"HTTP server failed: {exc}")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    if http is not None:
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+    stop.wait()
+    server.stop(grace=None)
+    if http is not None:
+        http.shutdown()
+    if mirror is not None:
+        mirror.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        settings = config.inspector_settings(sys.argv[1:] if argv is None else argv)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

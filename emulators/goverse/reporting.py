@@ -1,0 +1,39 @@
+"""Reporting to the inspector (``-inspector-address``): nodes and gates register themselves on
+every management tick (a Ping first; a failed Ping means register again later) and unregister
+when they stop."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import grpc
+
+from emulators.goverse.logs import GoverseLogger
+from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+
+_TIMEOUT = 2.0
+
+
+class InspectorReporter:
+    """Keeps one node's or gate's entry in the inspector up to date."""
+
+    def __init__(self, address: str, register: Callable[[inspector_pb2_grpc.InspectorServiceStub],
+                                                          None],
+                 unregister: Callable[[inspector_pb2_grpc.InspectorServiceStub], None],
+                 log: GoverseLogger) -> None:
+        self._stub = inspector_pb2_grpc.InspectorServiceStub(grpc.insecure_channel(address))
+        self._register = register
+        self._unregister = unregister
+        self._log = log
+
+    def refresh(self) -> None:
+        try:
+            self._stub.Ping(inspector_pb2.Empty(), timeout=_TIMEOUT)
+            self._register(self._stub)
+        except grpc.RpcError as exc:
+            self._log.warn(f"Inspector unreachable: {exc.code().name}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(grpc.RpcError):
+            self._unregister(self._stub)
