@@ -37,6 +37,8 @@ class Settings:
     codex_binary: Path | None = None
     codex_urls: tuple[str, ...] = ()
     goverse_bin_dir: Path | None = None
+    goverse_source: Path | None = None
+    goverse_coverage_dir: Path | None = None
     etcd_binary: Path | None = None
     etcd_endpoint: str | None = None
     timeout_multiplier: float = 1.0
@@ -62,6 +64,8 @@ class Settings:
     def describe_goverse_target(self) -> str:
         if self.goverse_bin_dir:
             return f"Goverse binaries in {self.goverse_bin_dir}"
+        if self.goverse_source:
+            return f"Goverse built from {self.goverse_source}"
         return "the embedded Goverse emulator"
 
     def describe_etcd(self) -> str:
@@ -102,6 +106,13 @@ def _directory_of_binaries(value: str) -> Path:
     return path.resolve()
 
 
+def _goverse_source(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not (path / "go.mod").is_file():
+        raise ValueError(f"{path} is not a Go module (no go.mod)")
+    return path.resolve()
+
+
 def _endpoint(value: str) -> str:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
@@ -129,6 +140,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "codex_binary": _executable,
     "codex_urls": _urls,
     "goverse_bin_dir": _directory_of_binaries,
+    "goverse_source": _goverse_source,
+    "goverse_coverage_dir": lambda value: Path(value).expanduser().resolve(),
     "etcd_binary": _executable,
     "etcd_endpoint": _endpoint,
     "timeout_multiplier": _positive_float,
@@ -172,6 +185,11 @@ def load_settings(
     settings = _apply(settings, defined, "-D")
     if settings.codex_binary and settings.codex_urls:
         raise SettingsError("codex_binary and codex_urls exclude each other: choose one target")
+    if settings.goverse_bin_dir and settings.goverse_source:
+        raise SettingsError("goverse_bin_dir and goverse_source exclude each other: choose one")
+    if settings.goverse_coverage_dir and not settings.goverse_source:
+        raise SettingsError("goverse_coverage_dir needs goverse_source (coverage needs a -cover "
+                            "build)")
     if settings.etcd_binary and settings.etcd_endpoint:
         raise SettingsError("etcd_binary and etcd_endpoint exclude each other: choose one")
     return settings

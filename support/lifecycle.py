@@ -9,6 +9,7 @@ from behave.runner import Context
 
 from support import reporting
 from support.artifacts import RunArtifacts
+from support.chat.binaries import GoverseBinaries
 from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet
 from support.codex.world import CodexWorld
@@ -36,6 +37,7 @@ def start_run(context: Context) -> None:
     context.environment_facts["goverse.target"] = context.settings.describe_goverse_target()
     context.environment_facts["etcd"] = context.settings.describe_etcd()
     context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
+    context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
     _write_environment(context)
 
 
@@ -72,8 +74,8 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     context.codex = CodexWorld(fleet, folder / "work" / "files")
     context.qa_disk = folder / "work" / "qa-disk"
     context.qa_disk.mkdir(parents=True)
-    context.chat = ChatWorld(settings, context.etcd.endpoint, folder / "work" / "chat",
-                             folder / "logs")
+    context.chat = ChatWorld(settings, context.etcd.endpoint, context.goverse_binaries,
+                             folder / "work" / "chat", folder / "logs")
 
 
 def finish_scenario(context: Context, scenario: Scenario) -> None:
@@ -89,7 +91,8 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
     if chat.cluster is not None:
         logs += chat.cluster.log_files()
         pushed = chat.pushed_messages()
-    chat.close()
+    unclean = chat.close()
+    failed = failed or bool(unclean)
     if failed:
         reporting.attach_logs(logs)
         if chat.cluster is not None:
@@ -99,6 +102,8 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
         if tool is not None:
             reporting.attach_text("command-line tool", tool.describe())
     context.run_artifacts.finish_scenario(context.scenario_dir, passed=not failed)
+    if unclean:
+        raise AssertionError(f"chat processes did not exit cleanly: {unclean}")
 
 
 def _note_codex_version(context: Context, fleet: CodexFleet) -> None:

@@ -43,14 +43,18 @@ class Member:
     process: ManagedProcess
     ports: list[PortReservation] = field(default_factory=list)
     exit_codes: list[int | None] = field(default_factory=list)
+    killed: bool = False
 
 
 class ChatCluster:
     """Starts, inspects and stops one scenario's chat cluster."""
 
     def __init__(self, settings: Settings, etcd_endpoint: str, work_dir: Path,
-                 log_dir: Path) -> None:
+                 log_dir: Path, *, bin_dir: Path | None = None,
+                 coverage_dir: Path | None = None) -> None:
         self.settings = settings
+        self.bin_dir = bin_dir
+        self.coverage_dir = coverage_dir
         self.etcd_endpoint = etcd_endpoint
         self.work_dir = work_dir
         self.log_dir = log_dir
@@ -62,17 +66,21 @@ class ChatCluster:
 
     # --- commands -------------------------------------------------------------------------------
     def _command(self, role: str) -> list[str]:
-        if self.settings.goverse_bin_dir is not None:
+        if self.bin_dir is not None:
             binary = {"node": "chat_server", "gate": "chat_gateway", "inspector": "inspector"}[role]
-            return [str(self.settings.goverse_bin_dir / binary)]
+            return [str(self.bin_dir / binary)]
         module = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate",
                   "inspector": "emulators.goverse.inspector"}[role]
         return [sys.executable, "-m", module]
 
-    def _environment(self) -> dict[str, str]:
+    def _environment(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
-        if self.settings.goverse_bin_dir is None:
+        if self.bin_dir is None:
             env.update(EMULATOR_TIMING)
+        if self.coverage_dir is not None:
+            folder = self.coverage_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            env["GOCOVERDIR"] = str(folder)
         return env
 
     # --- start ----------------------------------------------------------------------------------
@@ -114,7 +122,7 @@ class ChatCluster:
         spec = ProcessSpec(
             name=f"chat {role} {name}",
             argv=[*self._command(role), "-config", str(self.config_path), id_flag, name],
-            cwd=self.work_dir, env=self._environment(),
+            cwd=self.work_dir, env=self._environment(name),
             log_path=self.log_dir / f"{role}-{name}.log",
             readiness=TcpConnect("127.0.0.1", grpc_port.port),
             ready_within=self.settings.timeout(READY_WITHIN),
@@ -129,7 +137,8 @@ class ChatCluster:
         spec = ProcessSpec(
             name="chat inspector",
             argv=[*self._command("inspector"), "-config", str(self.config_path)],
-            cwd=self.work_dir, env=self._environment(), log_path=self.log_dir / "inspector.log",
+            cwd=self.work_dir, env=self._environment("inspector"),
+            log_path=self.log_dir / "inspector.log",
             readiness=HttpGet(f"http://127.0.0.1:{http_port.port}/healthz"),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
@@ -188,6 +197,7 @@ class ChatCluster:
     # --- stopping -------------------------------------------------------------------------------
     def kill(self, node: str) -> None:
         member = self.nodes[node]
+        member.killed = True
         member.exit_codes.append(member.process.kill())
 
     def stop(self) -> dict[str, int | None]:
@@ -203,6 +213,14 @@ class ChatCluster:
                 for reservation in member.ports:
                     reservation.release()
         return codes
+
+    def unclean_exits(self) -> dict[str, int | None]:
+        """Processes that ended with a code other than 0, except those the scenario killed."""
+        members = {**self.nodes, **self.gates}
+        if self.inspector is not None:
+            members["inspector"] = self.inspector
+        return {name: m.exit_codes[-1] for name, m in members.items()
+                if not m.killed and m.exit_codes and m.exit_codes[-1] != 0}
 
     def log_files(self) -> list[tuple[str, Path]]:
         members = [*self.nodes.values(), *self.gates.values()]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support.chat.binaries import GoverseBinaries
 from support.chat.client import ChatClient, ChatError, Joined
 from support.chat.cluster import ChatCluster
 from support.config import Settings
@@ -18,6 +19,7 @@ class ChatWorld:
 
     settings: Settings
     etcd: Callable[[], str]
+    binaries: GoverseBinaries
     work_dir: Path
     log_dir: Path
     cluster: ChatCluster | None = None
@@ -30,7 +32,9 @@ class ChatWorld:
 
     def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
         started = time.monotonic()
-        self.cluster = ChatCluster(self.settings, self.etcd(), self.work_dir, self.log_dir)
+        self.cluster = ChatCluster(self.settings, self.etcd(), self.work_dir, self.log_dir,
+                                   bin_dir=self.binaries.directory(),
+                                   coverage_dir=self.binaries.coverage_dir)
         self.cluster.start(nodes, gates, inspector)
         self.ready_seconds = time.monotonic() - started
         return self.cluster
@@ -85,11 +89,15 @@ class ChatWorld:
                 return node
         raise AssertionError(f"no server holds {object_id}")
 
-    def close(self) -> None:
+    def close(self) -> dict[str, int | None]:
+        """Disconnect the users and stop the cluster; returns the processes that did not exit
+        cleanly (a scenario's deliberate kills excepted)."""
         for client in self.users.values():
             client.close()
-        if self.cluster is not None:
-            self.exit_codes.update(self.cluster.stop())
+        if self.cluster is None:
+            return {}
+        self.exit_codes.update(self.cluster.stop())
+        return self.cluster.unclean_exits()
 
     def pushed_messages(self) -> str:
         lines = []
