@@ -8,6 +8,8 @@ from behave.model import Scenario
 from behave.runner import Context
 
 from support import reporting
+from support.archive.community import CommunityNodes
+from support.archive.world import ArchiveWorld
 from support.artifacts import RunArtifacts
 from support.chat.binaries import GoverseBinaries
 from support.chat.world import ChatWorld
@@ -76,6 +78,8 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     context.qa_disk.mkdir(parents=True)
     context.chat = ChatWorld(settings, context.etcd.endpoint, context.goverse_binaries,
                              folder / "work" / "chat", folder / "logs")
+    context.archive = ArchiveWorld(CommunityNodes(settings, fleet, folder / "work" / "community",
+                                                  folder / "logs"))
 
 
 def finish_scenario(context: Context, scenario: Scenario) -> None:
@@ -84,7 +88,9 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
         return
     fleet = context.codex.fleet
     failed = scenario.status.name in ("failed", "error", "hook_error")
-    logs = fleet.log_files()
+    logs = context.archive.nodes.log_files()
+    context.archive.nodes.close()
+    logs += fleet.log_files()
     _note_codex_version(context, fleet)
     fleet.close()
     chat = context.chat

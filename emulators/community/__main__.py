@@ -1,0 +1,5 @@
+"""``python -m emulators.community``."""
+
+from emulators.community.main import main
+
+main()
