@@ -64,6 +64,12 @@ class Database:
             self._db.commit()
             return rows
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """One statement over many rows, in one transaction."""
+        with self._lock:
+            self._db.executemany(sql, rows)
+            self._db.commit()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -406,12 +406,15 @@ class CommunityNode:
                 continue
             self.signals.emit("community.importingHistoryArchiveMessages",
                               {"communityId": community_id})
+            rows = []
             for message in archive.messages:
                 chat = topics.get(message.topic)
-                if chat is None:
+                if chat is None:  # no local filter for this topic: ignored, as in status-go
                     continue
                 body = json.loads(message.payload)
-                self.db.execute("INSERT OR IGNORE INTO user_messages VALUES (?, ?, ?, ?, ?)",
-                                (message.hash.hex(), chat, body.get("author", ""),
-                                 body.get("text", ""), message.timestamp))
+                rows.append((message.hash.hex(), chat, body.get("author", ""),
+                             body.get("text", ""), message.timestamp))
+            # Duplicates (the same message in overlapping archives) are skipped by its hash.
+            self.db.execute_many("INSERT OR IGNORE INTO user_messages VALUES (?, ?, ?, ?, ?)",
+                                 rows)
             self.db.mark_imported(archive_id)
