@@ -186,3 +186,57 @@ def step_only_new(context: Context, member: str, community: str) -> None:
               and s.event.get("communityId") == community_id]
     assert_that([(s.event["total"], s.event["downloaded"]) for s in starts][-1:],
                 equal_to([(2, 1)]))
+
+
+@given("{owner:Name} says a {size:Size} message in {channel} at {clock}")
+def step_says_big(context: Context, owner: str, size: int, channel: str, clock: str) -> None:
+    world = context.archive
+    world.client(owner).call("wakuext_sendChatMessage", chatId=world.channel(channel),
+                             text="x" * size, timestamp=at(clock))
+
+
+@given('the archive holding "{text:Text}" is lost from {owner:Name}\'s Codex node')
+def step_archive_lost(context: Context, text: str, owner: str) -> None:
+    world = context.archive
+    community = next(name for name, person in world.owners.items() if person == owner)
+    view = next(v for v in world.archives(owner, community) if text in v.texts)
+    world.codex_of(owner).delete(view.cid)
+
+
+@then('{member:Name} is told that {failed:d} of {total:d} archives of "{community:Text}" could '
+      "not be downloaded within {seconds:d} seconds")
+def step_download_failures(context: Context, member: str, failed: int, total: int,
+                           community: str, seconds: int) -> None:
+    world = context.archive
+    client = world.client(member)
+    community_id = world.community_of(community)
+    started = client.wait_for_signal("community.downloadingHistoryArchivesStarted",
+                                     context.settings.timeout(seconds),
+                                     lambda e: e.get("communityId") == community_id)
+    assert_that(started.event["total"], equal_to(total))
+    client.wait_for_signal("community.downloadingHistoryArchivesFinished",
+                           context.settings.timeout(seconds),
+                           lambda e: e.get("communityId") == community_id)
+    failures = [s for s in client.signals if s.type == "community.historyArchiveDownloadFailed"
+                and s.event.get("communityId") == community_id]
+    assert_that(len(failures), equal_to(failed))
+
+
+@when('{member:Name} cancels the archive download of "{community:Text}"')
+def step_cancel_download(context: Context, member: str, community: str) -> None:
+    world = context.archive
+    world.client(member).call("wakuext_cancelArchiveDownload",
+                              communityId=world.community_of(community))
+
+
+@then('{member:Name} keeps no partial index file for "{community:Text}"')
+def step_no_partial(context: Context, member: str, community: str) -> None:
+    files = context.archive.member_files(member, community)
+    assert_that([name for name in files if name.endswith(".tmp")], equal_to([]))
+
+
+@then('{member:Name} has marked no archive of "{community:Text}" as imported')
+def step_none_imported(context: Context, member: str, community: str) -> None:
+    world = context.archive
+    ids = world.client(member).call("wakuext_archiveIDs", communityId=world.community_of(community))
+    assert_that([i for i, imported in ids.items() if imported], equal_to([]))

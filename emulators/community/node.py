@@ -363,9 +363,14 @@ class CommunityNode:
                 return
             try:
                 item = self.codex.trigger_download(entry.cid, timeout=30)
-            except CodexError:
-                continue
-            if item.cid != entry.cid:
+                if item.cid != entry.cid:
+                    raise CodexError(f"manifest CID mismatch for {entry.cid}")
+            except CodexError as exc:
+                # go-codex-client gives up on this archive; the emulator also says so.
+                self.signals.emit("community.historyArchiveDownloadFailed", {
+                    "communityId": community_id, "archiveId": archive_id,
+                    "from": getattr(entry.metadata, "from"), "to": entry.metadata.to,
+                    "error": str(exc)})
                 continue
             deadline = time.monotonic() + POLLING_TIMEOUT
             while not cancel.is_set() and time.monotonic() < deadline:

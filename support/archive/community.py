@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from support.codex.nodes import CodexFleet
+from support.codex.nodes import CodexFleet, NodeOptions
 from support.config import Settings
 from support.processes.launcher import ManagedProcess, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
@@ -117,7 +117,8 @@ class CommunityNodes:
 
     def start(self, names: list[str]) -> None:
         codex_names = [f"{name}-codex" for name in names]
-        self.fleet.start_network(codex_names)
+        # A short retry budget: an archive nobody holds fails in seconds, not hours.
+        self.fleet.start_network(codex_names, options=NodeOptions(block_retries=2))
         ports = {name: reserve_port() for name in names}
         urls = {name: f"http://127.0.0.1:{ports[name].port}" for name in names}
         for name, codex_name in zip(names, codex_names, strict=True):

@@ -3,6 +3,7 @@ to read them back from Codex with the suite's own codec."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ class ArchiveView:
     end: int
     messages: int
     cid: str
+    texts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -63,6 +65,11 @@ class ArchiveWorld:
             raise AssertionError(f"no channel {name} in this scenario")
         return self.channels[name]
 
+    def member_files(self, person: str, community: str) -> list[str]:
+        """The files a member's node keeps for a community's archives (index downloads)."""
+        folder = self.nodes.work_dir / person / "archives" / self.community_of(community)
+        return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
     def codex_of(self, person: str) -> CodexClient:
         return self.nodes.fleet.node(self.nodes.person(person).codex_node).client
 
@@ -81,6 +88,7 @@ class ArchiveWorld:
             assert codec.codex_archive_id(entry.metadata, entry.cid) == archive_id, archive_id
             archive = pb.WakuMessageArchive()
             archive.ParseFromString(codex.download_bytes(entry.cid))
+            texts = tuple(json.loads(m.payload).get("text", "") for m in archive.messages)
             views.append(ArchiveView(archive_id, getattr(entry.metadata, "from"),
-                                     entry.metadata.to, len(archive.messages), entry.cid))
+                                     entry.metadata.to, len(archive.messages), entry.cid, texts))
         return sorted(views, key=lambda view: (view.start, view.archive_id))

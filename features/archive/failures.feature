@@ -1,0 +1,37 @@
+@archive @allure.label.epic:Community_archives @allure.label.story:Archive_failures
+Feature: Archive problems are contained and reported
+  As a member of a Status community
+  I want a broken, missing or cancelled archive download to cost me nothing else
+  So that whatever history can reach me does
+
+  Background:
+    Given Alice owns the community "Builders" with a #general channel
+    And Bob has joined "Builders"
+
+  Scenario: A message too large for any archive is dropped
+    Given Alice says a 30 MiB message in #general at 10:00
+    When Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
+    Then exactly one archive is created
+    And the archives of "Builders" cover these windows:
+      | from     | to       | messages |
+      | 09:59:00 | 10:01:00 | 0        |
+
+  Scenario: A missing archive is reported while the others import
+    Given Alice says "old news" in #general at 10:00
+    And Alice says "fresh news" in #general at 10:03
+    And Alice archives the history of #general from 09:59 to 10:05 in 2-minute partitions
+    And the archive holding "old news" is lost from Alice's Codex node
+    When Alice publishes the archive index of "Builders"
+    Then Bob sees "fresh news" in #general after importing within 30 seconds
+    And Bob is told that 1 of 2 archives of "Builders" could not be downloaded within 30 seconds
+    And Bob does not see "old news" in #general
+
+  Scenario: A cancelled download leaves nothing half done
+    Given Alice owns the encrypted community "Vault" with a #general channel
+    And Bob has joined "Vault"
+    And Alice says "secret plans" in #general at 10:00
+    And Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
+    When Alice publishes the archive index of "Vault"
+    And Bob cancels the archive download of "Vault"
+    Then Bob keeps no partial index file for "Vault"
+    And Bob has marked no archive of "Vault" as imported
