@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import queue
-import signal
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +25,7 @@ from emulators.goverse import config
 from emulators.goverse.cluster import Cluster, RoutingError
 from emulators.goverse.health import HealthServer, grpc_address
 from emulators.goverse.logs import GoverseLogger
+from emulators.goverse.process import run, stop_requested
 from emulators.goverse.reporting import InspectorReporter
 from support.wire.gate import gate_pb2, gate_pb2_grpc
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
@@ -285,9 +284,7 @@ def serve(settings: config.ProcessSettings,
     ops = HealthServer(settings.ops_listen, runtime.cluster.ready.is_set,
                        ready_body={"status": "ready"},
                        not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"})
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_requested()
     reporter = None
     if settings.inspector_address:
         reporter = InspectorReporter(settings.inspector_address, runtime.report,
@@ -305,24 +302,14 @@ def serve(settings: config.ProcessSettings,
     return 0
 
 
-def _run(authorise: Callable[[dict[str, list[str]]], str] | None,
-         argv: Sequence[str] | None) -> None:
-    try:
-        settings = config.gate_settings(sys.argv[1:] if argv is None else argv)
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(serve(settings, authorise))
-
-
 def chat_gate_main(argv: Sequence[str] | None = None) -> None:
     """``samples/chat/gate``: the gate with the chat sample's authentication."""
-    _run(chat_authorise, argv)
+    run(config.gate_settings, lambda settings: serve(settings, chat_authorise), argv)
 
 
 def generic_gate_main(argv: Sequence[str] | None = None) -> None:
     """``cmd/gate``: no authentication handler, every client is anonymous."""
-    _run(None, argv)
+    run(config.gate_settings, lambda settings: serve(settings, None), argv)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import signal
-import sys
 import threading
 from collections.abc import Sequence
 from concurrent import futures
@@ -25,6 +23,7 @@ from emulators.goverse import config
 from emulators.goverse.etcdview import EtcdMirror
 from emulators.goverse.health import bind_address, grpc_address
 from emulators.goverse.logs import GoverseLogger
+from emulators.goverse.process import run, stop_requested
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -298,9 +297,7 @@ def serve(settings: config.InspectorSettings) -> int:
         http.daemon_threads = True
     except OSError as exc:  # Goverse only logs an HTTP bind failure and keeps running
         log.error(f"HTTP server failed: {exc}")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_requested()
     server.start()
     if http is not None:
         threading.Thread(target=http.serve_forever, daemon=True).start()
@@ -314,12 +311,7 @@ def serve(settings: config.InspectorSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        settings = config.inspector_settings(sys.argv[1:] if argv is None else argv)
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(serve(settings))
+    run(config.inspector_settings, serve, argv)
 
 
 if __name__ == "__main__":

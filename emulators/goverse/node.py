@@ -8,8 +8,6 @@ cluster is ready, creates ``ChatRoomMgr0`` as the chat sample's server does.
 from __future__ import annotations
 
 import queue
-import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -30,6 +28,7 @@ from emulators.goverse.objects import (
     ObjectError,
     go_type,
 )
+from emulators.goverse.process import run, stop_requested
 from emulators.goverse.reporting import InspectorReporter
 from support.wire.chat import chat_pb2
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
@@ -321,9 +320,7 @@ def serve(settings: config.ProcessSettings) -> int:
         return 1
     health = HealthServer(settings.http_listen, runtime.cluster.ready.is_set,
                           ready_body={"status": "ready"}, not_ready_body={"status": "not ready"})
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_requested()
     server.start()
     health.start()
     reporter = None
@@ -344,12 +341,7 @@ def serve(settings: config.ProcessSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        settings = config.node_settings(sys.argv[1:] if argv is None else argv)
-    except config.ConfigError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(serve(settings))
+    run(config.node_settings, serve, argv)
 
 
 if __name__ == "__main__":
