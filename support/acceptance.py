@@ -51,6 +51,24 @@ def count_results(folder: Path) -> Counts:
     return Counts(passed, len(statuses) - passed - skipped, skipped)
 
 
+READABLE_LABELS = ("epic", "story")
+
+
+def readable_labels(folder: Path) -> None:
+    """Gherkin tags cannot hold spaces, so ``@allure.label.epic:Codex_storage`` is written with
+    underscores; the report shows ``Codex storage``."""
+    for path in folder.glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        labels = result.get("labels", [])
+        changed = False
+        for label in labels:
+            if label.get("name") in READABLE_LABELS and "_" in label.get("value", ""):
+                label["value"] = label["value"].replace("_", " ")
+                changed = True
+        if changed:
+            path.write_text(json.dumps(result), encoding="utf-8")
+
+
 def build_report() -> bool:
     """Generate the single-file Allure 3 report; False (with a message) if that is impossible."""
     if not ALLURE.exists():
@@ -86,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
     code = run_behave(behave_args)
     counts = count_results(RESULTS)
+    readable_labels(RESULTS)
     report_ok = ours.no_report or build_report()
     if counts.executed == 0:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)

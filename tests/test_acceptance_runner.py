@@ -31,3 +31,13 @@ def test_a_run_with_no_scenarios_fails(tmp_path: Path, monkeypatch: pytest.Monke
     out, err = capsys.readouterr()
     assert out.strip().endswith("scenarios: 0 passed, 0 failed, 0 skipped")
     assert "no scenario was executed" in err
+
+
+def test_epic_and_story_labels_read_as_words(tmp_path: Path) -> None:
+    (tmp_path / "a-result.json").write_text(json.dumps({"status": "passed", "labels": [
+        {"name": "epic", "value": "Codex_storage"}, {"name": "story", "value": "Round_trips"},
+        {"name": "tag", "value": "needs_node_control"}]}))
+    acceptance.readable_labels(tmp_path)
+    labels = json.loads((tmp_path / "a-result.json").read_text())["labels"]
+    assert [label["value"] for label in labels] == ["Codex storage", "Round trips",
+                                                   "needs_node_control"]
