@@ -352,3 +352,20 @@ def test_headers_must_arrive_within_ten_seconds(shared_node: CodexNode) -> None:
         started = time.monotonic()
         assert sock.recv(1024) == b""  # the node closes the connection
         assert 9 <= time.monotonic() - started < 20
+
+
+def test_a_refused_upload_does_not_poison_the_keep_alive_connection(
+        shared_node: CodexNode) -> None:
+    conn = connection(shared_node)
+    for headers in ({"Content-Type": "image/made-up"},
+                    {"Content-Disposition": 'filename="exam*ple.txt"'},
+                    {"Content-Type": "not a type"}):
+        conn.request("POST", API + "/data", body=os.urandom(50_000), headers=headers)
+        refused = conn.getresponse()
+        refused.read()
+        assert refused.status in (415, 422)
+        conn.request("GET", API + "/space")  # the same connection, right after
+        answer = conn.getresponse()
+        assert (answer.status, answer.getheader("Content-Type")) == (200, "application/json")
+        answer.read()
+    conn.close()

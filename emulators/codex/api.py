@@ -52,6 +52,7 @@ SERVER_HEADER = f"nim-presto/0.0.3 ({_NIM_CPU}/{platform.system().lower()})"
 MIME_TYPES = frozenset(
     resources.files("emulators.codex").joinpath("nim_mimetypes.txt").read_text().split()
 )
+_DRAIN_LIMIT = 64 * 1024 * 1024
 _MARKETPLACE = re.compile(r"^/(sales|storage)(/.*)?$")
 
 
@@ -205,28 +206,40 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             raise ResponseSent from exc
 
     # --- handlers -----------------------------------------------------------------------------
-    def upload(self) -> None:
-        mimetype = self.headers.get("Content-Type")
-        if mimetype:
-            if not is_valid_media_type(mimetype):
-                self._send(415)
-                return
-            if _lower_ascii(mimetype) not in MIME_TYPES:
-                self._text(422, f"The MIME type '{mimetype}' is not valid.")
-                return
-        disposition = self.headers.get("Content-Disposition")
+    def _discard_body(self) -> None:
+        """Read an unused request body so that it is not taken for the next request on this
+        keep-alive connection; a body too large to read is cut off by closing instead."""
+        reader = self._body_reader()
+        if reader is None:
+            return
+        length = self.headers.get("Content-Length", "")
+        if length.strip().isdigit() and int(length) > _DRAIN_LIMIT:
+            self.close_connection = True
+            return
+        drained = 0
         try:
-            filename = (
-                None if disposition is None
-                else filename_from_content_disposition(header_text(disposition))
-            )
-        except ValueError:
-            # Nim raises a RangeDefect here (nothing after `filename="`); answer as a failed call.
-            self._text(500, "The filename could not be read.")
+            while chunk := reader.read(65536):
+                drained += len(chunk)
+                if drained > _DRAIN_LIMIT:
+                    self.close_connection = True
+                    return
+        except (BodyAbortedError, BadChunkedBodyError):
+            self.close_connection = True
+
+    def upload(self) -> None:
+        refusal = self._upload_refusal()
+        if refusal is not None:
+            self._discard_body()
+            status, text = refusal
+            if text is None:
+                self._send(status)
+            else:
+                self._text(status, text)
             return
-        if filename is not None and not is_valid_filename(filename):
-            self._text(422, "The filename is not valid.")
-            return
+        mimetype = self.headers.get("Content-Type")
+        disposition = self.headers.get("Content-Disposition")
+        filename = None if disposition is None else \
+            filename_from_content_disposition(header_text(disposition))
         reader = self._body_reader()
         if reader is None:
             self._text(500, "Request do not have body available")
@@ -249,6 +262,25 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             self._text(500, str(exc))
             return
         self._send(200, str(cid).encode(), PLAIN)
+
+    def _upload_refusal(self) -> tuple[int, str | None] | None:
+        """Why an upload is refused before its body is read (status, text), if it is."""
+        mimetype = self.headers.get("Content-Type")
+        if mimetype:
+            if not is_valid_media_type(mimetype):
+                return 415, None
+            if _lower_ascii(mimetype) not in MIME_TYPES:
+                return 422, f"The MIME type '{mimetype}' is not valid."
+        disposition = self.headers.get("Content-Disposition")
+        try:
+            filename = None if disposition is None else \
+                filename_from_content_disposition(header_text(disposition))
+        except ValueError:
+            # Nim raises a RangeDefect here (nothing after `filename="`); answer as a failed call.
+            return 500, "The filename could not be read."
+        if filename is not None and not is_valid_filename(filename):
+            return 422, "The filename is not valid."
+        return None
 
     def list_data(self) -> None:
         content = [{"cid": str(e.cid), "manifest": e.manifest.to_json()} for e in
