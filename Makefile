@@ -10,15 +10,19 @@ WIRE_STAMP := support/wire/.built
 PROTOS := $(wildcard proto/*/*.proto)
 # Extra behave arguments, e.g. make acceptance BEHAVE_ARGS='-t @critical -D timeout_multiplier=2'
 BEHAVE_ARGS ?=
+# Worker processes (default: every core) and an optional SHARD=K/N for splitting across machines.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+SHARD ?=
+RUN_ARGS = --jobs $(JOBS) $(if $(SHARD),--shard $(SHARD))
 
 .PHONY: acceptance test pytest lint install clean
 
 acceptance: $(WIRE_STAMP) $(NODE_STAMP)
-	$(PY) -m support.acceptance $(BEHAVE_ARGS)
+	$(PY) -m support.acceptance $(RUN_ARGS) $(BEHAVE_ARGS)
 
 # The acceptance run goes last so that its counted line ends the output.
 test: lint pytest $(WIRE_STAMP) $(NODE_STAMP)
-	$(PY) -m support.acceptance $(BEHAVE_ARGS)
+	$(PY) -m support.acceptance $(RUN_ARGS) $(BEHAVE_ARGS)
 
 pytest: $(WIRE_STAMP)
 	$(PY) -m pytest

@@ -21,9 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from support import split
+
 RESULTS = Path("allure-results")
 JUNIT = Path("reports/junit")
 REPORT = Path("allure-report")
+WORKER_LOGS = Path("reports/workers")
 HISTORY = Path("allure-history/history.jsonl")
 ALLURE = Path("node_modules/.bin/allure")
 
@@ -96,13 +99,72 @@ def run_behave(args: Sequence[str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
+def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str]) -> int:
+    """Run one behave per non-empty group at once; print each worker's output when it ends.
+
+    Workers share the results folders (Allure files are per scenario, JUnit files per feature)
+    and keep apart everything else by themselves (ports, etcd prefixes, artifact folders).
+    """
+    WORKER_LOGS.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    workers = []
+    try:
+        for number, group in enumerate(g for g in groups if g):
+            log = WORKER_LOGS / f"worker-{number + 1}.log"
+            handle = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            argv = [sys.executable, "-m", "behave", *options, *map(str, group)]
+            workers.append((subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT),
+                            handle, log, group))
+        code = 0
+        for process, handle, log, group in workers:
+            code = max(code, process.wait())
+            handle.close()
+            print(f"--- worker {log.stem} ({', '.join(map(str, group))}) ---")
+            print(log.read_text(encoding="utf-8"), end="")
+        return code
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _positional(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split behave arguments into feature paths and options (values of options kept)."""
+    takes_value = {"-t", "--tags", "-D", "--define", "-n", "--name", "-f", "--format", "-o",
+                   "--outfile", "-i", "--include", "-e", "--exclude", "-k"}
+    paths, options = [], []
+    iterator = iter(args)
+    for arg in iterator:
+        if arg in takes_value:
+            options += [arg, next(iterator, "")]
+        elif arg.startswith("-"):
+            options.append(arg)
+        else:
+            paths.append(arg)
+    return paths, options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, add_help=True)
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="run the features in this many behave processes at once")
+    parser.add_argument("--shard", default=None,
+                        help="K/N: run only the K-th of N deterministic parts of the features "
+                             "(to spread one run over N machines)")
     ours, behave_args = parser.parse_known_args(argv)
-    for folder in (RESULTS, JUNIT, REPORT):
+    for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS):
         shutil.rmtree(folder, ignore_errors=True)
-    code = run_behave(behave_args)
+    if ours.jobs > 1 or ours.shard:
+        paths, options = _positional(behave_args)
+        features = split.feature_files(paths or ["features"])
+        if ours.shard:
+            try:
+                number, total = split.parse_shard(ours.shard)
+            except split.ShardError as exc:
+                parser.error(str(exc))
+            features = split.split(features, total)[number - 1]
+        code = run_workers(split.split(features, max(1, ours.jobs)), options)
+    else:
+        code = run_behave(behave_args)
     counts = count_results(RESULTS)
     readable_labels(RESULTS)
     report_ok = ours.no_report or build_report()
