@@ -27,8 +27,9 @@ test: lint pytest $(WIRE_STAMP) $(NODE_STAMP)
 pytest: $(WIRE_STAMP)
 	$(PY) -m pytest
 
-lint: $(WIRE_STAMP)
+lint: $(WIRE_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
+	node_modules/.bin/gherkin-lint -c .gherkin-lintrc features
 	$(PY) -m support.step_gates
 
 install: $(WIRE_STAMP) $(NODE_STAMP)
