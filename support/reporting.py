@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
@@ -30,11 +32,27 @@ def allure_results_dir(formats: Iterable[str], outputs: Iterable[object]) -> Pat
     return None
 
 
+ENVIRONMENT_FACTS = Path("reports/environment")
+
+
 def write_environment(results_dir: Path, facts: Mapping[str, str]) -> None:
-    """Write Allure's environment.properties (``key=value`` lines)."""
+    """Write Allure's environment.properties (``key=value`` lines), and this process's facts to
+    ``reports/environment/<pid>.json`` so that parallel workers' facts can be merged."""
     results_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{key}={_escape(value)}" for key, value in facts.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ENVIRONMENT_FACTS.mkdir(parents=True, exist_ok=True)
+    (ENVIRONMENT_FACTS / f"{os.getpid()}.json").write_text(json.dumps(dict(facts)),
+                                                            encoding="utf-8")
+
+
+def merge_environments(results_dir: Path) -> None:
+    """One environment.properties from every worker's facts (later values win on a clash)."""
+    merged: dict[str, str] = {}
+    for path in sorted(ENVIRONMENT_FACTS.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    if merged:
+        write_environment(results_dir, merged)
 
 
 def _escape(value: str) -> str:
