@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support import progress
 from support.chat.binaries import GoverseBinaries
 from support.chat.client import ChatClient, ChatError, Joined
 from support.chat.cluster import ChatCluster
@@ -37,6 +38,8 @@ class ChatWorld:
                                    coverage_dir=self.binaries.coverage_dir)
         self.cluster.start(nodes, gates, inspector)
         self.ready_seconds = time.monotonic() - started
+        progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) ready in "
+                      f"{self.ready_seconds:.1f} s")
         return self.cluster
 
     def require_cluster(self) -> ChatCluster:

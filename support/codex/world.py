@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from support import progress
 from support.codex.cid import CODEX_MANIFEST, Cid
 from support.codex.client import (
     CodexClient,
@@ -103,7 +104,14 @@ class CodexWorld:
     # --- uploads ----------------------------------------------------------------------------
     def upload(self, node: str, content: LocalFile, filename: str | None = None,
                mimetype: str | None = None) -> Upload:
-        cid = self.client(node).upload(content.path, filename=filename, mimetype=mimetype)
+        if content.size >= progress.LARGE:
+            transfer = progress.Transfer(f"upload to node {node}", content.size)
+            with open(content.path, "rb") as handle:
+                cid = self.client(node).upload(progress.CountingReader(handle, transfer),
+                                               filename=filename, mimetype=mimetype)
+            transfer.finish()
+        else:
+            cid = self.client(node).upload(content.path, filename=filename, mimetype=mimetype)
         upload = Upload(cid, content, filename, mimetype, node)
         self.uploads.append(upload)
         return upload
@@ -133,7 +141,13 @@ class CodexWorld:
     def download(self, node: str, upload: Upload | None = None, *,
                  network: bool = False) -> DownloadResult:
         upload = upload or self.last_upload
-        result = self.client(node).download(upload.cid, network=network)
+        transfer = None
+        if upload.content.size >= progress.LARGE:
+            transfer = progress.Transfer(f"download from node {node}", upload.content.size)
+        result = self.client(node).download(
+            upload.cid, network=network, on_progress=transfer.update if transfer else None)
+        if transfer is not None:
+            transfer.finish()
         self.downloads.append(result)
         return result
 
