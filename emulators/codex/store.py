@@ -8,7 +8,6 @@ the bytes of every stored block; blocks carry an expiry that a maintenance sweep
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
 import threading
 import time
@@ -73,6 +72,7 @@ class RepoStore:
         self._quota = quota_bytes
         self._ttl = block_ttl
         self._lock = threading.Lock()
+        self._known_dirs: set[Path] = set()
         self._db = sqlite3.connect(meta_dir / "repo.sqlite3", check_same_thread=False)
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         self._used = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM blocks").fetchone()[0]
@@ -82,7 +82,7 @@ class RepoStore:
             self._db.close()
 
     def _path(self, cid: str) -> Path:
-        return self._blocks_dir / cid[-2:] / cid
+        return self._blocks_dir / cid[-1] / cid  # 58 folders, created once each
 
     def _expiry(self) -> float:
         return math.inf if self._ttl <= 0 else time.time() + self._ttl
@@ -121,10 +121,12 @@ class RepoStore:
         if self._used + len(data) > self._quota:
             raise QuotaExceededError(cid, self._used + len(data), self._quota)
         path = self._path(cid)
-        path.parent.mkdir(exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        if path.parent not in self._known_dirs:  # one mkdir per folder, not per block
+            path.parent.mkdir(exist_ok=True)
+            self._known_dirs.add(path.parent)
+        # The row below is the commit point: a file without a row (a crash mid-write) is ignored
+        # and simply overwritten when the block is stored again.
+        path.write_bytes(data)
         self._db.execute(
             "INSERT INTO blocks (cid, size, expiry, is_manifest) VALUES (?, ?, ?, ?)",
             (cid, len(data), expiry, int(manifest)),
