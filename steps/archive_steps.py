@@ -20,7 +20,7 @@ def _setup_community(context: Context, owner: str, community: str, channels: str
                      encrypted: bool) -> None:
     world = context.archive
     if not world.nodes.people:
-        world.nodes.start(["Alice", "Bob", "Carol"])
+        world.nodes.start(["Alice", "Bob"])
     client = world.client(owner)
     created = client.call("wakuext_createCommunity", name=community, encrypted=encrypted)
     world.communities[community] = created["id"]

@@ -206,19 +206,9 @@ def step_cluster_inspector(context: Context, nodes: int, gates: int) -> None:
       "{seconds:d} seconds")
 def step_inspector_graph(context: Context, nodes: int, gates: int, seconds: int) -> None:
     cluster = context.chat.require_cluster()
-
-    def shown() -> None:
-        graph = cluster.inspector_view("/graph")
-        addresses = sorted(n["advertise_addr"] for n in graph["goverse_nodes"])
-        assert addresses == sorted(m.address for m in cluster.nodes.values()), addresses
-        assert len(graph["goverse_gates"]) == gates, graph["goverse_gates"]
-        objects = {o["id"]: o["goverse_node_id"] for o in graph["goverse_objects"]}
-        assert set(objects) == CHAT_IDS, sorted(objects)
-        for node, ids in cluster.objects_by_node().items():
-            for object_id in ids:
-                assert objects[object_id] == cluster.nodes[node].address, object_id
     assert_that(len(cluster.nodes), equal_to(nodes))
-    eventually(shown, context.settings.timeout(seconds), interval=0.2)
+    eventually(lambda: cluster.assert_inspector_shows(gates, CHAT_IDS),
+               context.settings.timeout(seconds), interval=0.2)
 
 
 @then("the inspector's shard view shows every shard owned by a live server")

@@ -36,16 +36,7 @@ def step_network_table(context: Context) -> None:
 
 @given("the nodes have found each other within {seconds:d} seconds")
 def step_found_each_other(context: Context, seconds: int) -> None:
-    world = context.codex
-    ids = {name: world.client(name).peer_id() for name in world.fleet.nodes}
-
-    def everyone_known() -> None:
-        for name in ids:
-            missing = {other for other in ids if other != name} - \
-                {other for other, peer in ids.items() if peer in world.peers_of(name)}
-            assert not missing, f"node {name} does not know node(s) {sorted(missing)} yet"
-
-    eventually(everyone_known, context.settings.timeout(seconds))
+    eventually(context.codex.peers_acquainted(), context.settings.timeout(seconds))
 
 
 @given('a Codex node "{name:Text}" that keeps blocks for {ttl:d} seconds and checks every '

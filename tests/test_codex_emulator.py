@@ -3,6 +3,7 @@ the suite's client."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -140,7 +141,7 @@ def test_aborted_upload_creates_no_dataset(shared_node: CodexNode) -> None:
 def test_exists_is_keyed_by_base58_and_empty_block_is_always_present(
         shared_node: CodexNode) -> None:
     cid = Cid.of_bytes(CODEX_MANIFEST, b"not stored")
-    base32 = "b" + __import__("base64").b32encode(cid.to_bytes()).decode().lower().rstrip("=")
+    base32 = "b" + base64.b32encode(cid.to_bytes()).decode().lower().rstrip("=")
     response = raw_request(shared_node, "GET", f"/data/{base32}/exists")
     assert json.loads(response.read_body) == {str(cid): False}  # type: ignore[attr-defined]
     empty = Cid.of_bytes(CODEX_BLOCK, b"")

@@ -20,6 +20,7 @@ from typing import Any
 
 from emulators.community.database import Database
 from emulators.community.node import CommunityNode, RpcError, Signals
+from emulators.http_json import send_json
 
 
 class SignalLog:
@@ -66,12 +67,7 @@ def _handler(node: CommunityNode, log: SignalLog) -> type[BaseHTTPRequestHandler
             pass
 
         def _json(self, status: int, body: object) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, body)
 
         def _body(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)

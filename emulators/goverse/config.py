@@ -101,11 +101,9 @@ class InspectorSettings:
 
 
 def _emulator_timing() -> dict[str, float]:
-    timing = {}
-    for variable, key in (("GOVERSE_EMULATOR_TICK", "tick"),):
-        if os.environ.get(variable):
-            timing[key] = float(os.environ[variable])
-    return timing
+    """The management tick from GOVERSE_EMULATOR_TICK, if set (see the module docstring)."""
+    tick = os.environ.get("GOVERSE_EMULATOR_TICK")
+    return {"tick": float(tick)} if tick else {}
 
 
 def chat_delay() -> float:

@@ -26,7 +26,7 @@ from emulators.goverse.cluster import Cluster, RoutingError
 from emulators.goverse.health import HealthServer, grpc_address
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
-from emulators.goverse.reporting import InspectorReporter
+from emulators.goverse.reporting import report_to_inspector
 from support.wire.gate import gate_pb2, gate_pb2_grpc
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
@@ -285,11 +285,8 @@ def serve(settings: config.ProcessSettings,
                        ready_body={"status": "ready"},
                        not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"})
     stop = stop_requested()
-    reporter = None
-    if settings.inspector_address:
-        reporter = InspectorReporter(settings.inspector_address, runtime.report,
-                                     runtime.unreport, log)
-        runtime.cluster.on_tick.append(reporter.refresh)
+    reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
+                                   runtime.unreport, log)
     server.start()
     ops.start()
     stop.wait()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from emulators.http_json import send_json
 
 
 def bind_address(address: str) -> tuple[str, int]:
@@ -42,12 +43,7 @@ class HealthServer:
                     status, body = (200, ready) if check() else (503, not_ready)
                 else:
                     status, body = 404, {"error": "not found"}
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, status, body)
 
         self._server = ThreadingHTTPServer(bind_address(address), Handler)
         self._server.daemon_threads = True

@@ -24,6 +24,7 @@ from emulators.goverse.etcdview import EtcdMirror
 from emulators.goverse.health import bind_address, grpc_address
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
+from emulators.http_json import send_json
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -185,12 +186,7 @@ def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
             pass
 
         def _json(self, status: int, body: object) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, body)
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]

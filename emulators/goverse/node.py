@@ -29,7 +29,7 @@ from emulators.goverse.objects import (
     go_type,
 )
 from emulators.goverse.process import run, stop_requested
-from emulators.goverse.reporting import InspectorReporter
+from emulators.goverse.reporting import report_to_inspector
 from support.wire.chat import chat_pb2
 from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
@@ -323,11 +323,8 @@ def serve(settings: config.ProcessSettings) -> int:
     stop = stop_requested()
     server.start()
     health.start()
-    reporter = None
-    if settings.inspector_address:
-        reporter = InspectorReporter(settings.inspector_address, runtime.report,
-                                     runtime.unreport, log)
-        runtime.cluster.on_tick.append(reporter.refresh)
+    reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
+                                   runtime.unreport, log)
     runtime.cluster.start()
     threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
     stop.wait()

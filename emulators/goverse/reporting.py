@@ -9,10 +9,23 @@ from collections.abc import Callable
 
 import grpc
 
+from emulators.goverse.cluster import Cluster
 from emulators.goverse.logs import GoverseLogger
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 _TIMEOUT = 2.0
+
+
+def report_to_inspector(address: str | None, cluster: Cluster,
+                        register: Callable[[inspector_pb2_grpc.InspectorServiceStub], None],
+                        unregister: Callable[[inspector_pb2_grpc.InspectorServiceStub], None],
+                        log: GoverseLogger) -> InspectorReporter | None:
+    """With an inspector address, refresh the registration on every management tick."""
+    if not address:
+        return None
+    reporter = InspectorReporter(address, register, unregister, log)
+    cluster.on_tick.append(reporter.refresh)
+    return reporter
 
 
 class InspectorReporter:

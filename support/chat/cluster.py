@@ -155,6 +155,19 @@ class ChatCluster:
         answer.raise_for_status()
         return answer.json()
 
+    def assert_inspector_shows(self, gates: int, object_ids: set[str]) -> None:
+        """The inspector's graph lists every node, ``gates`` gates and exactly ``object_ids``,
+        each object on the node that really holds it."""
+        graph = self.inspector_view("/graph")
+        addresses = sorted(n["advertise_addr"] for n in graph["goverse_nodes"])
+        assert addresses == sorted(m.address for m in self.nodes.values()), addresses
+        assert len(graph["goverse_gates"]) == gates, graph["goverse_gates"]
+        placed = {o["id"]: o["goverse_node_id"] for o in graph["goverse_objects"]}
+        assert set(placed) == object_ids, sorted(placed)
+        for node, ids in self.objects_by_node().items():
+            for object_id in ids:
+                assert placed[object_id] == self.nodes[node].address, object_id
+
     def wait_until_ready(self, within: float) -> None:
         """Every running node and gate says ready and the six chat objects exist."""
         def ready() -> None:

@@ -30,6 +30,7 @@ class ChatWorld:
     last_error: ChatError | None = None
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     ready_seconds: float = 0.0
+    killed: str | None = None  # the server a scenario killed on purpose
 
     def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
         started = time.monotonic()

@@ -156,7 +156,8 @@ class CodexClient:
             )
         return response
 
-    def _json(self, what: str, response: requests.Response, parse_error: str) -> dict:
+    @staticmethod
+    def _json(response: requests.Response, parse_error: str) -> dict:
         try:
             value = response.json()
         except json.JSONDecodeError as exc:
@@ -261,7 +262,7 @@ class CodexClient:
         return self._data_item(response, "failed to parse manifest")
 
     def _data_item(self, response: requests.Response, parse_error: str) -> DataItem:
-        value = self._json("manifest", response, parse_error)
+        value = self._json(response, parse_error)
         try:
             return DataItem(str(value["cid"]), ManifestInfo.from_json(value["manifest"]))
         except (KeyError, TypeError, ValueError) as exc:
@@ -273,7 +274,7 @@ class CodexClient:
             "cid check", "GET", f"/data/{cid}/exists", timeout=timeout,
             transport_error="failed to check cid existence",
         )
-        value = self._json("cid check", response, "failed to parse response")
+        value = self._json(response, "failed to parse response")
         if cid not in value:
             raise CodexError(f'response missing CID key "{cid}"', response.status_code,
                              response.text)
@@ -286,20 +287,19 @@ class CodexClient:
 
     def list_data(self) -> list[DataItem]:
         response = self._request("codex list", "GET", "/data")
-        value = self._json("codex list", response, "failed to parse response")
+        value = self._json(response, "failed to parse response")
         return [DataItem(str(item["cid"]), ManifestInfo.from_json(item["manifest"]))
                 for item in value["content"]]
 
     # --- node -----------------------------------------------------------------------------------
     def space(self) -> Space:
-        value = self._json("codex space", self._request("codex space", "GET", "/space"),
+        value = self._json(self._request("codex space", "GET", "/space"),
                            "failed to parse response")
         return Space(int(value["totalBlocks"]), int(value["quotaMaxBytes"]),
                      int(value["quotaUsedBytes"]), int(value["quotaReservedBytes"]))
 
     def debug_info(self) -> dict:
-        return self._json("codex debug info", self._request("codex debug info", "GET",
-                                                            "/debug/info"),
+        return self._json(self._request("codex debug info", "GET", "/debug/info"),
                           "failed to parse response")
 
     def peer_id(self) -> str:

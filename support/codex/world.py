@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +206,18 @@ class CodexWorld:
     def peers_of(self, node: str) -> set[str]:
         table = self.client(node).debug_info()["table"]["nodes"]
         return {entry["peerId"] for entry in table}
+
+    def peers_acquainted(self) -> Callable[[], None]:
+        """A check (for ``eventually``) that every node lists every other node as a peer."""
+        ids = {name: self.client(name).peer_id() for name in self.fleet.nodes}
+
+        def check() -> None:
+            for name in ids:
+                known = self.peers_of(name)
+                missing = sorted(o for o, peer in ids.items() if o != name and peer not in known)
+                assert not missing, f"node {name} does not know node(s) {missing} yet"
+
+        return check
 
     def download_killing(self, node: str, victim: str, after_bytes: int) -> Interrupted:
         """Stream the last upload from ``node`` and SIGKILL ``victim`` once ``after_bytes``
