@@ -14,18 +14,26 @@ BEHAVE_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 SHARD ?=
 RUN_ARGS = --jobs $(JOBS) $(if $(SHARD),--shard $(SHARD))
+# The browser that checks the HTML report (Debian's chromium, installed through apt when missing).
+CHROMIUM ?= chromium
+export CHROMIUM
 
-.PHONY: acceptance test pytest lint install clean
+.PHONY: acceptance test pytest lint install browser report-check clean
 
 acceptance: $(WIRE_STAMP) $(NODE_STAMP)
 	$(PY) -m support.acceptance $(RUN_ARGS) $(BEHAVE_ARGS)
 
-# The acceptance run goes last so that its counted line ends the output.
-test: lint pytest $(WIRE_STAMP) $(NODE_STAMP)
-	$(PY) -m support.acceptance $(RUN_ARGS) $(BEHAVE_ARGS)
+# The acceptance run goes last so that its counted line ends the output; its report is then
+# opened in headless Chromium and checked against the results.
+test: lint pytest $(WIRE_STAMP) $(NODE_STAMP) browser
+	$(PY) -m support.acceptance --check-report $(RUN_ARGS) $(BEHAVE_ARGS)
 
-pytest: $(WIRE_STAMP)
+pytest: $(WIRE_STAMP) $(NODE_STAMP) browser
 	$(PY) -m pytest
+
+# Check an existing report (from `make acceptance`) in headless Chromium.
+report-check: $(PY_STAMP) browser
+	$(PY) -m support.report_browser
 
 lint: $(WIRE_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
@@ -45,6 +53,14 @@ $(PY_STAMP): pyproject.toml
 $(WIRE_STAMP): $(PY_STAMP) $(PROTOS) support/build_protos.py
 	$(PY) -m support.build_protos
 	touch $@
+
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "Chromium ($(CHROMIUM)) is missing: install it, or set CHROMIUM=/path/to/chromium" >&2; exit 1; }; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian's chromium for the report's browser check"; \
+	  $$sudo apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

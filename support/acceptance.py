@@ -1,8 +1,9 @@
 """``python -m support.acceptance [behave arguments]``: one acceptance run, start to finish.
 
 Clears the previous results, runs behave (arguments pass through, e.g. ``-t @critical`` or
-``-D codex_binary=…``), prints one counted line from the JUnit XML, builds the single-file Allure
-HTML report, and fails a run that executed zero scenarios.
+``-D codex_binary=…``), builds the single-file Allure HTML report (``--check-report`` then opens
+it in headless Chromium and checks what it shows), prints one counted line and fails a run that
+executed zero scenarios.
 
 The counted line comes from the Allure results: with ``AllureFormatter.hide_excluded`` they hold
 exactly the selected scenarios (outline rows separately), so "skipped" means skipped for a stated
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from support import reporting, split
+from support import report_browser, reporting, split
 
 RESULTS = Path("allure-results")
 JUNIT = Path("reports/junit")
@@ -88,6 +90,22 @@ def readable_labels(folder: Path) -> None:
             path.write_text(json.dumps(result), encoding="utf-8")
 
 
+# Allure's page template always adds Google Analytics; a report opened from CI artifacts or a
+# laptop should not call out to the network, so the tag is taken out after generation.
+_ANALYTICS = re.compile(r'\s*<script async src="https://www\.googletagmanager\.com/[^"]*"></script>'
+                        r"\s*<script>\s*window\.dataLayer.*?</script>", re.DOTALL)
+# The tree a product owner opens first: epics, then features, then stories.
+GROUP_BY = "epic,feature,story"
+
+
+def strip_analytics(page: Path) -> None:
+    """Remove the analytics tag from a generated report page (nothing else changes)."""
+    html = page.read_text(encoding="utf-8")
+    stripped = _ANALYTICS.sub("", html, count=1)
+    if stripped != html:
+        page.write_text(stripped, encoding="utf-8")
+
+
 def build_report() -> bool:
     """Generate the single-file Allure 3 report; False (with a message) if that is impossible."""
     if not ALLURE.exists():
@@ -96,12 +114,13 @@ def build_report() -> bool:
     HISTORY.parent.mkdir(exist_ok=True)
     done = subprocess.run(
         [str(ALLURE), "awesome", str(RESULTS), "--single-file", "--name", "Acceptance suite",
-         "--history-path", str(HISTORY), "-o", str(REPORT)],
+         "--group-by", GROUP_BY, "--history-path", str(HISTORY), "-o", str(REPORT)],
         capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
         print(f"the HTML report failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
         return False
+    strip_analytics(REPORT / "index.html")
     print(f"HTML report: {REPORT / 'index.html'}")
     return True
 
@@ -163,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     parser.add_argument("--jobs", type=int, default=1,
                         help="run the features in this many behave processes at once")
+    parser.add_argument("--check-report", action="store_true",
+                        help="open the HTML report in headless Chromium and check that it shows "
+                             "every epic with the counts the results hold")
     parser.add_argument("--shard", default=None,
                         help="K/N: run only the K-th of N deterministic parts of the features "
                              "(to spread one run over N machines)")
@@ -186,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     readable_labels(RESULTS)
     write_categories(RESULTS)
     report_ok = ours.no_report or build_report()
+    if report_ok and ours.check_report and not ours.no_report:
+        report_ok = report_browser.main(["--report", str(REPORT / "index.html"),
+                                         "--results", str(RESULTS)]) == 0
     if counts.executed == 0:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)
         code = code or 1
