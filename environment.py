@@ -5,7 +5,7 @@ import os
 # gRPC's C core logs connection chatter at INFO; keep the console for the suite's own output.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-from behave.model import Scenario
+from behave.model import Feature, Scenario
 from behave.runner import Context
 
 from support import lifecycle
@@ -17,6 +17,14 @@ def before_all(context: Context) -> None:
 
 def after_all(context: Context) -> None:
     lifecycle.finish_run(context)
+
+
+def before_feature(context: Context, feature: Feature) -> None:
+    lifecycle.start_feature(context, feature)
+
+
+def after_feature(context: Context, feature: Feature) -> None:
+    lifecycle.finish_feature(context, feature)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

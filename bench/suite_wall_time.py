@@ -1,6 +1,10 @@
-"""Benchmark: the whole acceptance suite's wall time with 1 worker and with N, in the same run.
+"""Benchmark: the whole acceptance suite's wall time, measured three ways in the same run.
 
     .venv/bin/python bench/suite_wall_time.py [--jobs N]   (default: every core)
+
+The baseline is 1 worker with every scenario starting its own nodes and clusters
+(``share_systems=false``); then 1 worker with systems shared across a feature's scenarios (the
+default); then N workers with sharing. Each line gives the time and the speed-up over the baseline.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed_run(jobs: int) -> tuple[float, str]:
+def timed_run(jobs: int, share: bool) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "support.acceptance", "--no-report",
-                           "--jobs", str(jobs)], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+                           "--jobs", str(jobs), "-D", f"share_systems={str(share).lower()}"],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     counted = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "(no output)"
     if done.returncode != 0:
@@ -31,11 +35,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    one, counted_one = timed_run(1)
-    many, counted_many = timed_run(args.jobs)
-    print(f"1 worker:  {one:7.1f} s  ({counted_one})")
-    print(f"{args.jobs} workers: {many:7.1f} s  ({counted_many})")
-    print(f"speed-up:  {one / many:7.2f}x")
+    runs = [("1 worker, fresh systems (baseline)", 1, False),
+            ("1 worker, shared systems", 1, True),
+            (f"{args.jobs} workers, shared systems", args.jobs, True)]
+    baseline = None
+    for label, jobs, share in runs:
+        seconds, counted = timed_run(jobs, share)
+        baseline = baseline or seconds
+        print(f"{label:36} {seconds:7.1f} s  speed-up {baseline / seconds:5.2f}x  ({counted})",
+              flush=True)
 
 
 if __name__ == "__main__":

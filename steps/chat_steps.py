@@ -32,7 +32,7 @@ def step_cluster(context: Context, nodes: int, gates: int) -> None:
 
 @then("the cluster is ready to chat within {seconds:d} seconds")
 def step_ready_within(context: Context, seconds: int) -> None:
-    assert_that(context.chat.ready_seconds,
+    assert_that(context.chat.start_up_seconds(),
                 less_than_or_equal_to(context.settings.timeout(seconds)))
 
 

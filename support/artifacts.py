@@ -48,6 +48,10 @@ class RunArtifacts:
         (path / "work").mkdir()
         return path
 
+    def shared_dir(self, feature: str) -> Path:
+        """The folder for systems a feature's scenarios share (a name no scenario slug takes)."""
+        return self.run_dir / slug(feature) / "_shared"
+
     def finish_scenario(self, path: Path, passed: bool) -> None:
         """Drop the scenario's scratch data; drop its logs too if it passed and logs aren't kept."""
         shutil.rmtree(path / "work", ignore_errors=True)

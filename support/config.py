@@ -44,6 +44,7 @@ class Settings:
     timeout_multiplier: float = 1.0
     artifacts_dir: Path = Path("artifacts")
     keep_logs: bool = False
+    share_systems: bool = True
 
     @property
     def codex_target(self) -> CodexTargetKind:
@@ -147,6 +148,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "timeout_multiplier": _positive_float,
     "artifacts_dir": lambda value: Path(value).expanduser(),
     "keep_logs": _boolean,
+    "share_systems": _boolean,
 }
 assert set(_PARSERS) == {f.name for f in fields(Settings)}
 

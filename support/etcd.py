@@ -85,6 +85,7 @@ class RunEtcd:
         self._settings = settings
         self._folder = folder
         self.server: EtcdServer | None = None
+        self.restarts = 0
 
     def endpoint(self) -> str:
         if self._settings.etcd_endpoint:
@@ -109,6 +110,7 @@ class RunEtcd:
     def restart(self) -> None:
         if self.server is None:
             raise RuntimeError("etcd was never started by the suite")
+        self.restarts += 1
         self.server.restart()
 
     def stop(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from behave.model import Scenario
+from behave.model import Feature, Scenario
 from behave.runner import Context
 
 from support import reporting
@@ -19,6 +19,7 @@ from support.config import CodexTargetKind, load_settings
 from support.etcd import RunEtcd
 from support.http_journal import HttpJournal
 from support.processes.reaper import sweep_leftovers
+from support.shared_systems import ISOLATED_TAG, SharedSystems
 
 NODE_CONTROL_TAG = "needs_node_control"
 ETCD_CONTROL_TAG = "needs_etcd_control"
@@ -40,7 +41,7 @@ def start_run(context: Context) -> None:
     context.environment_facts["etcd"] = context.settings.describe_etcd()
     context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
     context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
-    context.largest_chat_cluster = 0
+    context.chat_cluster_sizes = []  # a list, so that scenarios add to it (behave layers)
     _write_environment(context)
 
 
@@ -58,6 +59,23 @@ def finish_run(context: Context) -> None:
 def _write_environment(context: Context) -> None:
     if context.allure_dir is not None:
         reporting.write_environment(context.allure_dir, context.environment_facts)
+
+
+def start_feature(context: Context, feature: Feature) -> None:
+    """A place for the nodes and clusters this feature's scenarios hand on to each other."""
+    context.shared_systems = SharedSystems(context.run_artifacts.shared_dir(feature.name))
+
+
+def finish_feature(context: Context, feature: Feature) -> None:
+    """Stop what the feature's scenarios shared; fail if a shared process exited uncleanly."""
+    if "shared_systems" not in context:
+        return
+    problems = context.shared_systems.close(keep_files=context.settings.keep_logs)
+    if problems:
+        for problem in problems:
+            print(f"{feature.name}: {problem}", file=sys.__stderr__)
+        raise AssertionError(f"stopping the systems shared by {feature.name!r}: "
+                             + "; ".join(problems))
 
 
 def start_scenario(context: Context, scenario: Scenario) -> None:
@@ -78,37 +96,48 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)
     context.scenario_dir = folder
     context.journal = HttpJournal()
-    fleet = CodexFleet(settings, folder / "work", folder / "logs", context.journal)
+    shared = None
+    if settings.share_systems and ISOLATED_TAG not in scenario.effective_tags:
+        shared = context.shared_systems
+    context.etcd_restarts = context.etcd.restarts
+    fleet = CodexFleet(settings, folder / "work", folder / "logs", context.journal, shared)
     context.codex = CodexWorld(fleet, folder / "work" / "files")
     context.qa_disk = folder / "work" / "qa-disk"
     context.qa_disk.mkdir(parents=True)
     context.chat = ChatWorld(settings, context.etcd.endpoint, context.goverse_binaries,
-                             folder / "work" / "chat", folder / "logs")
+                             folder / "work" / "chat", folder / "logs", shared=shared)
     context.archive = ArchiveWorld(CommunityNodes(settings, fleet, folder / "work" / "community",
                                                   folder / "logs"))
 
 
 def finish_scenario(context: Context, scenario: Scenario) -> None:
-    """Stop the scenario's processes, attach evidence if it failed, tidy its folder."""
+    """Hand on or stop the scenario's processes, attach evidence if it failed, tidy its folder.
+
+    Nodes and clusters go on to the feature's next scenario only if this one passed and etcd was
+    not restarted under them; the fleet and the chat world check the rest (nothing stopped,
+    killed or restarted, no peer joined)."""
     if "scenario_dir" not in context:
         return
     fleet = context.codex.fleet
     failed = scenario.status.name in ("failed", "error", "hook_error")
+    share = not failed and context.etcd.restarts == context.etcd_restarts
     logs = context.archive.nodes.log_files()
     context.archive.nodes.close()
     logs += fleet.log_files()
     _note_codex_version(context, fleet)
-    fleet.close()
+    fleet.close(share=share)
     chat = context.chat
     if chat.cluster is not None:
         logs += chat.cluster.log_files()
         pushed = chat.pushed_messages()
-        context.largest_chat_cluster = max(context.largest_chat_cluster, len(chat.cluster.nodes))
+        context.chat_cluster_sizes.append(len(chat.cluster.nodes))
         context.environment_facts["goverse.largest_cluster"] = \
-            f"{context.largest_chat_cluster} chat servers"
+            f"{max(context.chat_cluster_sizes)} chat servers"
         _write_environment(context)
-    unclean = chat.close()
+    unclean = chat.close(share=share)
     failed = failed or bool(unclean)
+    if failed:
+        context.shared_systems.note_failure()
     if failed:
         reporting.attach_logs(logs)
         if chat.cluster is not None:

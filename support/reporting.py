@@ -12,7 +12,7 @@ from pathlib import Path
 
 import allure
 
-from support.processes.launcher import tail_of
+from support.processes.launcher import ProcessLog, tail_of
 
 _LOG_ATTACHMENT_LINES = 2000
 
@@ -68,11 +68,16 @@ def base_environment(codex_target: str) -> dict[str, str]:
     }
 
 
-def attach_logs(logs: Iterable[tuple[str, Path]]) -> None:
-    """Attach each process log (the last lines of big ones) to the current scenario."""
-    for name, path in logs:
-        if path.exists():
-            allure.attach(tail_of(path, _LOG_ATTACHMENT_LINES), name=f"log: {name}",
+def attach_logs(logs: Iterable[ProcessLog]) -> None:
+    """Attach each process log (the last lines of big ones) to the current scenario; of a process
+    that served earlier scenarios too, only what it wrote during this one."""
+    for log in logs:
+        if log.path.exists():
+            text = tail_of(log.path, _LOG_ATTACHMENT_LINES, log.since)
+            if log.since:
+                text = (f"(this process also served earlier scenarios of the feature; these are "
+                        f"the lines it wrote during this one; the whole log: {log.path})\n{text}")
+            allure.attach(text, name=f"log: {log.name}",
                           attachment_type=allure.attachment_type.TEXT)
 
 

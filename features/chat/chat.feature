@@ -61,6 +61,7 @@ Feature: People chat through a Goverse cluster
     Then "bob" receives "Can you see this, Bob?" from "alice" within 5 seconds
     And "alice" receives "Can you see this, Bob?" from "alice" within 5 seconds
 
+  @isolated
   Scenario: Joining a room nobody listed creates it
     Given a chat cluster with 2 servers and 1 gate
     And "alice" is connected to gate 1

@@ -21,7 +21,7 @@ import requests
 
 from support.codex.nodes import CodexFleet, NodeOptions
 from support.config import Settings
-from support.processes.launcher import ManagedProcess, ProcessSpec
+from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import LogLine
 
@@ -146,8 +146,8 @@ class CommunityNodes:
             raise AssertionError(f"{name} has no node in this scenario")
         return self.people[name]
 
-    def log_files(self) -> list[tuple[str, Path]]:
-        return [(p.process.name, p.process.log_path) for p in self.people.values()]
+    def log_files(self) -> list[ProcessLog]:
+        return [ProcessLog(p.process.name, p.process.log_path) for p in self.people.values()]
 
     def close(self) -> None:
         for person in self.people.values():

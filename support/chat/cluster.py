@@ -19,7 +19,7 @@ import requests
 from emulators.goverse.config import write_cluster_yaml
 from support.config import Settings
 from support.etcd import new_prefix
-from support.processes.launcher import ManagedProcess, ProcessSpec
+from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet, TcpConnect
 from support.waiting import eventually
@@ -44,6 +44,7 @@ class Member:
     ports: list[PortReservation] = field(default_factory=list)
     exit_codes: list[int | None] = field(default_factory=list)
     killed: bool = False
+    log_since: int = 0  # where the current scenario's part of the log begins
 
 
 class ChatCluster:
@@ -207,6 +208,21 @@ class ChatCluster:
     def status(self, node: str) -> goverse_pb2.StatusResponse:
         return self.stub(node).Status(goverse_pb2.Empty(), timeout=5)
 
+    # --- handing on -----------------------------------------------------------------------------
+    def members(self) -> list[Member]:
+        members = [*self.nodes.values(), *self.gates.values()]
+        return members if self.inspector is None else [*members, self.inspector]
+
+    def intact(self) -> bool:
+        """Every process still runs and none was killed: fit to serve another scenario."""
+        return all(m.process.is_running() and not m.killed for m in self.members())
+
+    def adopt(self) -> None:
+        """A new scenario takes the cluster over: its logs start from here."""
+        for member in self.members():
+            path = member.process.log_path
+            member.log_since = path.stat().st_size if path.exists() else 0
+
     # --- stopping -------------------------------------------------------------------------------
     def kill(self, node: str) -> None:
         member = self.nodes[node]
@@ -229,14 +245,9 @@ class ChatCluster:
 
     def unclean_exits(self) -> dict[str, int | None]:
         """Processes that ended with a code other than 0, except those the scenario killed."""
-        members = {**self.nodes, **self.gates}
-        if self.inspector is not None:
-            members["inspector"] = self.inspector
-        return {name: m.exit_codes[-1] for name, m in members.items()
+        return {m.name: m.exit_codes[-1] for m in self.members()
                 if not m.killed and m.exit_codes and m.exit_codes[-1] != 0}
 
-    def log_files(self) -> list[tuple[str, Path]]:
-        members = [*self.nodes.values(), *self.gates.values()]
-        if self.inspector is not None:
-            members.append(self.inspector)
-        return [(m.process.name, m.process.log_path) for m in members]
+    def log_files(self) -> list[ProcessLog]:
+        return [ProcessLog(m.process.name, m.process.log_path, m.log_since)
+                for m in self.members()]

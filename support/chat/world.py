@@ -12,6 +12,9 @@ from support.chat.binaries import GoverseBinaries
 from support.chat.client import ChatClient, ChatError, Joined
 from support.chat.cluster import ChatCluster
 from support.config import Settings
+from support.shared_systems import SharedSystems
+
+CLUSTER_SLOT = "chat cluster"
 
 
 @dataclass
@@ -31,10 +34,24 @@ class ChatWorld:
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     ready_seconds: float = 0.0
     killed: str | None = None  # the server a scenario killed on purpose
+    shared: SharedSystems | None = None  # the feature's shared systems, when it may use them
+    adopted: bool = False  # the cluster came from an earlier scenario of the feature
 
     def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
+        """Start a cluster of this shape, or take over the one the previous scenario left."""
+        shape = (nodes, gates, inspector)
+        kept = self.shared.take(CLUSTER_SLOT, shape) if self.shared else None
+        if kept is not None:
+            kept.adopt()
+            self.cluster, self.adopted = kept, True
+            progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) taken over "
+                          "from the previous scenario")
+            return kept
+        work_dir, log_dir = self.work_dir, self.log_dir
+        if self.shared is not None:
+            work_dir = log_dir = self.shared.new_folder("chat-cluster-")
         started = time.monotonic()
-        self.cluster = ChatCluster(self.settings, self.etcd(), self.work_dir, self.log_dir,
+        self.cluster = ChatCluster(self.settings, self.etcd(), work_dir, log_dir,
                                    bin_dir=self.binaries.directory(),
                                    coverage_dir=self.binaries.coverage_dir)
         self.cluster.start(nodes, gates, inspector)
@@ -42,6 +59,13 @@ class ChatWorld:
         progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) ready in "
                       f"{self.ready_seconds:.1f} s")
         return self.cluster
+
+    def start_up_seconds(self) -> float:
+        """How long this scenario's cluster took to become ready."""
+        if self.adopted:
+            raise AssertionError("this scenario took its cluster over from an earlier one, so "
+                                 "no start-up was measured: tag the scenario @isolated")
+        return self.ready_seconds
 
     def require_cluster(self) -> ChatCluster:
         if self.cluster is None:
@@ -93,12 +117,18 @@ class ChatWorld:
                 return node
         raise AssertionError(f"no server holds {object_id}")
 
-    def close(self) -> dict[str, int | None]:
-        """Disconnect the users and stop the cluster; returns the processes that did not exit
-        cleanly (a scenario's deliberate kills excepted)."""
+    def close(self, share: bool = False) -> dict[str, int | None]:
+        """Disconnect the users, then hand the cluster on to the feature's next scenario (with
+        ``share``, if it is intact) or stop it; returns the processes that did not exit cleanly
+        (a scenario's deliberate kills excepted)."""
         for client in self.users.values():
             client.close()
         if self.cluster is None:
+            return {}
+        if share and self.shared is not None and self.cluster.intact():
+            shape = (len(self.cluster.nodes), len(self.cluster.gates),
+                     self.cluster.inspector is not None)
+            self.shared.keep(CLUSTER_SLOT, shape, self.cluster, _stop_kept)
             return {}
         self.exit_codes.update(self.cluster.stop())
         return self.cluster.unclean_exits()
@@ -110,3 +140,10 @@ class ChatWorld:
                 stamp = time.strftime("%H:%M:%S", time.localtime(pushed.arrived))
                 lines.append(f"[{stamp}] to {name}: {pushed.user}: {pushed.text}")
         return "\n".join(lines) or "(no pushed messages)"
+
+
+def _stop_kept(cluster: ChatCluster) -> str | None:
+    """Stop a cluster that was kept for later scenarios; a problem if a process exited uncleanly."""
+    cluster.stop()
+    unclean = cluster.unclean_exits()
+    return f"chat processes did not exit cleanly: {unclean}" if unclean else None

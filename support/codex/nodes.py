@@ -3,6 +3,10 @@
 Nodes are started with the flags nim-codex's own harness passes (codex.md §5.3): their own data
 dir, ``--api-port``, ``--disc-port``, ``--nat=none`` and ``--listen-addrs=/ip4/127.0.0.1/tcp/0``;
 readiness is ``GET /debug/info`` answering 200.
+
+A node started without bootstrap peers may be shared with the feature's next scenario (see
+``support.shared_systems``): it then lives in the feature's shared folder, and the next scenario
+that starts a node of the same name and options gets it back with a client of its own.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from pathlib import Path
 from support.codex.client import CodexClient
 from support.config import CodexTargetKind, Settings
 from support.http_journal import HttpJournal
-from support.processes.launcher import ManagedProcess, ProcessSpec
+from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet
+from support.shared_systems import SharedSystems
 
 READY_WITHIN = 60.0  # what nim-codex's harness allows
 STOP_GRACE = 5.0
@@ -57,10 +62,18 @@ class CodexNode:
     flags: list[str] = field(default_factory=list)
     ports: list[PortReservation] = field(default_factory=list)
     exit_codes: list[int | None] = field(default_factory=list)
+    log_path: Path | None = None
+    share_key: tuple[object, ...] | None = None  # set when the node may serve later scenarios
+    changed: bool = False  # stopped, killed, restarted, or another node bootstrapped from it
+    log_since: int = 0  # where this scenario's part of a shared node's log begins
 
     @property
     def managed(self) -> bool:
         return self.process is not None
+
+    @property
+    def slot(self) -> str:
+        return f"codex node {self.name}"
 
 
 def _child_environment() -> dict[str, str]:
@@ -72,11 +85,13 @@ class CodexFleet:
     """Starts, restarts and stops a scenario's nodes; releases everything in ``close()``."""
 
     def __init__(self, settings: Settings, work_dir: Path, log_dir: Path,
-                 journal: HttpJournal | None = None) -> None:
+                 journal: HttpJournal | None = None,
+                 shared: SharedSystems | None = None) -> None:
         self.settings = settings
         self.work_dir = work_dir
         self.log_dir = log_dir
         self.journal = journal
+        self.shared = shared
         self.nodes: dict[str, CodexNode] = {}
 
     def _command(self) -> list[str]:
@@ -109,8 +124,19 @@ class CodexFleet:
             if options != NodeOptions():
                 self.require_control("start a node with its own settings")
             return self._attach(name)
+        share_key = (options, log_level) if not bootstrap and self.shared else None
+        if share_key is not None:
+            kept = self.shared.take(f"codex node {name}", share_key)
+            if kept is not None:
+                return self._adopt(kept)
+        for peer in bootstrap:
+            self.node(peer).changed = True  # it now knows a peer that will not outlive us
         api, disc = reserve_port(), reserve_port(udp=True)
-        data_dir = self.work_dir / name / "data"
+        if share_key is not None:
+            folder = self.shared.new_folder(f"codex-{name}-")
+            data_dir, log_path = folder / "data", folder / f"codex-{name}.log"
+        else:
+            data_dir, log_path = self.work_dir / name / "data", self.log_dir / f"codex-{name}.log"
         flags = [
             f"--data-dir={data_dir}",
             "--listen-addrs=/ip4/127.0.0.1/tcp/0",
@@ -124,9 +150,20 @@ class CodexFleet:
         flags += [f"--bootstrap-node={self.spr_of(peer)}" for peer in bootstrap]
         client = CodexClient(f"http://127.0.0.1:{api.port}",
                              timeout=self.settings.timeout(60), journal=self.journal)
-        node = CodexNode(name, client, data_dir=data_dir, flags=flags, ports=[api, disc])
+        node = CodexNode(name, client, data_dir=data_dir, flags=flags, ports=[api, disc],
+                         log_path=log_path, share_key=share_key)
         self.nodes[name] = node
         self._spawn(node)
+        return node
+
+    def _adopt(self, node: CodexNode) -> CodexNode:
+        """Take over a node an earlier scenario of the feature left running."""
+        node.client.close()
+        node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
+                                  journal=self.journal)
+        node.log_since = node.log_path.stat().st_size if node.log_path.exists() else 0
+        node.exit_codes.clear()
+        self.nodes[node.name] = node
         return node
 
     def start_network(self, names: Sequence[str],
@@ -157,14 +194,14 @@ class CodexFleet:
         return node
 
     def _spawn(self, node: CodexNode) -> None:
-        assert node.data_dir is not None
+        assert node.data_dir is not None and node.log_path is not None
         node.data_dir.parent.mkdir(parents=True, exist_ok=True)
         spec = ProcessSpec(
             name=f"Codex node {node.name}",
             argv=[*self._command(), *node.flags],
-            cwd=self.work_dir,
+            cwd=node.data_dir.parent,
             env=_child_environment(),
-            log_path=self.log_dir / f"codex-{node.name}.log",
+            log_path=node.log_path,
             readiness=HttpGet(node.client.api_url + "/debug/info"),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
@@ -182,10 +219,11 @@ class CodexFleet:
 
     def _end(self, name: str, action: str, graceful: bool) -> int | None:
         self.require_control(action)
-        process = self.node(name).process
-        assert process is not None
-        code = process.stop() if graceful else process.kill()
-        self.node(name).exit_codes.append(code)
+        node = self.node(name)
+        assert node.process is not None
+        node.changed = True
+        code = node.process.stop() if graceful else node.process.kill()
+        node.exit_codes.append(code)
         return code
 
     def restart(self, name: str) -> CodexNode:
@@ -198,21 +236,28 @@ class CodexFleet:
         self._spawn(node)
         return node
 
-    def log_files(self) -> list[tuple[str, Path]]:
-        return [(node.process.name, node.process.log_path) for node in self.nodes.values()
-                if node.process is not None]
+    def log_files(self) -> list[ProcessLog]:
+        return [ProcessLog(node.process.name, node.process.log_path, node.log_since)
+                for node in self.nodes.values() if node.process is not None]
 
-    def close(self) -> dict[str, int | None]:
-        """Stop every running node, release ports and data; returns each node's last exit code."""
-        codes: dict[str, int | None] = {}
+    def close(self, share: bool = False) -> None:
+        """Release every node: with ``share``, nodes that may serve the feature's next scenario
+        and still run unchanged are handed on; the others are stopped with their data removed."""
         for node in reversed(list(self.nodes.values())):
-            if node.process is not None and node.process.is_running():
-                node.exit_codes.append(node.process.stop())
-            codes[node.name] = node.exit_codes[-1] if node.exit_codes else None
-            node.client.close()
-            for reservation in node.ports:
-                reservation.release()
-            if node.data_dir is not None:
-                shutil.rmtree(node.data_dir.parent, ignore_errors=True)
+            running = node.process is not None and node.process.is_running()
+            if share and self.shared and node.share_key and running and not node.changed:
+                self.shared.keep(node.slot, node.share_key, node, _release)
+            else:
+                _release(node)
         self.nodes.clear()
-        return codes
+
+
+def _release(node: CodexNode) -> None:
+    """Stop a node (if it runs), free its ports and remove its data (its log stays)."""
+    if node.process is not None and node.process.is_running():
+        node.exit_codes.append(node.process.stop())
+    node.client.close()
+    for reservation in node.ports:
+        reservation.release()
+    if node.data_dir is not None:
+        shutil.rmtree(node.data_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -47,16 +48,30 @@ class ProcessSpec:
     stop_grace: float = 5.0
 
 
-def tail_of(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a log file (empty if there is none)."""
+def tail_of(path: Path, lines: int = 40, since: int = 0) -> str:
+    """The last ``lines`` lines of a log file, written at byte ``since`` or later (empty if there
+    is no file)."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 64 * 1024))
+            start = max(since, handle.tell() - 64 * 1024)
+            handle.seek(start)
             text = handle.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    found = text.splitlines()
+    if start > since and found:
+        found = found[1:]  # the first line read may be cut
+    return "\n".join(found[-lines:])
+
+
+class ProcessLog(NamedTuple):
+    """A process's log file; ``since`` > 0 when the process served earlier scenarios too and
+    only what it wrote from that byte on belongs to the current one."""
+
+    name: str
+    path: Path
+    since: int = 0
 
 
 class ManagedProcess:
