@@ -73,7 +73,12 @@ class CodexNode:
 
     @property
     def slot(self) -> str:
-        return f"codex node {self.name}"
+        return node_slot(self.name)
+
+
+def node_slot(name: str) -> str:
+    """Where a shareable node waits for the feature's next scenario."""
+    return f"codex node {name}"
 
 
 def _child_environment() -> dict[str, str]:
@@ -126,7 +131,7 @@ class CodexFleet:
             return self._attach(name)
         share_key = (options, log_level) if not bootstrap and self.shared else None
         if share_key is not None:
-            kept = self.shared.take(f"codex node {name}", share_key)
+            kept = self.shared.take(node_slot(name), share_key)
             if kept is not None:
                 return self._adopt(kept)
         for peer in bootstrap:
