@@ -20,7 +20,7 @@ from typing import Any
 
 from emulators.community.database import Database
 from emulators.community.node import CommunityNode, RpcError, Signals
-from emulators.http_json import send_json
+from emulators.http_json import go_marshal, send_json
 
 
 class SignalLog:
@@ -138,7 +138,7 @@ def _handler(node: CommunityNode, log: SignalLog) -> type[BaseHTTPRequestHandler
                         fresh = log.items[sent:]
                     sent += len(fresh)
                     for item in fresh:
-                        self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
+                        self.wfile.write(f"data: {go_marshal(item)}\n\n".encode())
                     if not fresh:
                         self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()

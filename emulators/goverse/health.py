@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
+from emulators.goverse.gohttp import GoHandler
 from emulators.http_json import send_json
 
 
@@ -31,19 +32,15 @@ class HealthServer:
             return
         answers = (is_ready, ready_body, not_ready_body)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
+        class Handler(GoHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 check, ready, not_ready = answers
                 if self.path == "/healthz":
-                    status, body = 200, {"status": "ok"}
+                    send_json(self, 200, {"status": "ok"})
                 elif self.path == "/ready":
-                    status, body = (200, ready) if check() else (503, not_ready)
+                    send_json(self, *((200, ready) if check() else (503, not_ready)))
                 else:
-                    status, body = 404, {"error": "not found"}
-                send_json(self, status, body)
+                    self.not_found()
 
         self._server = ThreadingHTTPServer(bind_address(address), Handler)
         self._server.daemon_threads = True

@@ -8,23 +8,23 @@ gRPC ``inspector.InspectorService`` (goverse.md §2.3), which nodes and gates gi
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent import futures
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
 
 from emulators.goverse import config
 from emulators.goverse.etcdview import EtcdMirror
+from emulators.goverse.gohttp import GoHandler
 from emulators.goverse.health import bind_address, grpc_address
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
-from emulators.http_json import send_json
+from emulators.http_json import go_marshal, send_json
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -178,17 +178,12 @@ class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
 
 
 def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
-                  static_dir: Path) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+                  static_dir: Path) -> type[GoHandler]:
+    class Handler(GoHandler):
         def _json(self, status: int, body: object) -> None:
             send_json(self, status, body)
 
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
             path = self.path.split("?", 1)[0]
             if path == "/graph":
                 self._json(200, registry.graph())
@@ -231,9 +226,7 @@ def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
             relative = "index.html" if path == "/" else path.lstrip("/")
             target = (static_dir / relative).resolve()
             if static_dir.resolve() not in target.parents or not target.is_file():
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.not_found()
                 return
             payload = target.read_bytes()
             self.send_response(200)
@@ -247,10 +240,10 @@ def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                 registry.listeners.append(listener)
             self.close_connection = True
             self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
             self.send_header("Access-Control-Allow-Origin", "*")
-            self.end_headers()
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Content-Type", "text/event-stream")
+            self.start_chunked()
             try:
                 self._event("initial", {"type": "initial", **registry.graph()})
                 while True:
@@ -266,8 +259,7 @@ def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                     registry.listeners.remove(listener)
 
         def _event(self, event: str, data: dict) -> None:
-            self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
-            self.wfile.flush()
+            self.write_chunk(f"event: {event}\ndata: {go_marshal(data)}\n\n".encode())
 
     return Handler
 
