@@ -42,6 +42,38 @@ def step_connected(context: Context, user: str, gate: int) -> None:
     assert_that(context.chat.last_error, is_(none()), f"{user} could not connect")
 
 
+@given('"{user:Text}" is connected to gate {gate:d} from a web page')
+def step_connected_web(context: Context, user: str, gate: int) -> None:
+    context.chat.connect(user, gate, web=True)
+    assert_that(context.chat.last_error, is_(none()), f"{user} could not connect")
+
+
+@given('"{user:Text}" is connected to gate {gate:d} from a web page with the password '
+       '"{password:Text}"')
+def step_connected_web_password(context: Context, user: str, gate: int, password: str) -> None:
+    context.chat.connect(user, gate, password=password, web=True)
+    assert_that(context.chat.last_error, is_(none()), f"{user}'s event stream was refused")
+
+
+@given("someone is connected to gate {gate:d} from a web page without a user name")
+def step_connected_web_anonymous(context: Context, gate: int) -> None:
+    context.chat.connect("someone", gate, with_name=False, web=True)
+    assert_that(context.chat.last_error, is_(none()), "the event stream was refused")
+
+
+@when('"{user:Text}" tries to list the chat rooms')
+def step_try_list(context: Context, user: str) -> None:
+    client = context.chat.user(user)
+    context.chat.attempt(client.list_rooms)
+
+
+@then('the call is refused as unauthenticated with "{message:Text}"')
+def step_call_refused_plain(context: Context, message: str) -> None:
+    error = context.chat.last_error
+    assert_that(error, is_(not_none()), "the call succeeded")
+    assert_that((error.code, error.details), equal_to((grpc.StatusCode.UNAUTHENTICATED, message)))
+
+
 @when('"{user:Text}" connects to gate {gate:d} with the password "{password:Text}"')
 def step_connect_password(context: Context, user: str, gate: int, password: str) -> None:
     context.chat.connect(user, gate, password=password)

@@ -23,7 +23,9 @@ from google.protobuf.any_pb2 import Any
 
 from emulators.goverse import config
 from emulators.goverse.cluster import Cluster, RoutingError
+from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
 from emulators.goverse.health import HealthServer, grpc_address
+from emulators.goverse.http_gate import HttpGate
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
 from emulators.goverse.reporting import report_to_inspector
@@ -32,12 +34,7 @@ from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 CLIENT_CHANNEL_DEPTH = 10
-DEFAULT_CALL_TIMEOUT = 30.0
 _STOPPED = object()
-
-
-class AuthError(Exception):
-    """The client may not register."""
 
 
 def chat_authorise(metadata: dict[str, list[str]]) -> str:
@@ -154,6 +151,13 @@ class GateRuntime:
             self.clients[client.client_id] = client
         return client
 
+    def register_anonymous(self) -> Client:
+        """A client of the HTTP event stream: registered without authentication."""
+        client = Client(new_client_id(self.advertise), None, queue.Queue(CLIENT_CHANNEL_DEPTH))
+        with self._lock:
+            self.clients[client.client_id] = client
+        return client
+
     def unregister(self, client: Client) -> None:
         with self._lock:
             self.clients.pop(client.client_id, None)
@@ -162,6 +166,51 @@ class GateRuntime:
         with self._lock:
             client = self.clients.get(client_id)
         return client.user if client else None
+
+    # --- calls (the gRPC and the HTTP gate share them) ----------------------------------------
+    def _route(self, object_id: str) -> str:
+        try:
+            return self.cluster.owner_of(object_id)
+        except RoutingError as error:
+            raise GateCallError(grpc.StatusCode.UNKNOWN, str(error)) from error
+
+    @staticmethod
+    def _relayed(node: str, call: str, error: grpc.RpcError) -> GateCallError:
+        code = error.code()
+        return GateCallError(code, f"remote {call} failed on node {node}: rpc error: code = "
+                                   f"{_go_code(code)} desc = {error.details()}")
+
+    def call(self, object_type: str, object_id: str, method: str, request: Any, *,
+             client_id: str, user: str | None, timeout: float) -> Any:
+        """Route a call to the node owning the object; the caller's identity goes along."""
+        node = self._route(object_id)
+        metadata = [("x-caller-user-id", user)] if user else []
+        try:
+            reply = self.stub(node).CallObject(
+                goverse_pb2.CallObjectRequest(id=object_id, method=method, type=object_type,
+                                              request=request, client_id=client_id),
+                metadata=metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            raise self._relayed(node, "CallObject", error) from error
+        return reply.response
+
+    def create(self, object_type: str, object_id: str, timeout: float) -> str:
+        object_id = object_id or f"{object_type}-{new_client_id('x').split('/', 1)[1]}"
+        node = self._route(object_id)
+        try:
+            self.stub(node).CreateObject(
+                goverse_pb2.CreateObjectRequest(type=object_type, id=object_id), timeout=timeout)
+        except grpc.RpcError as error:
+            raise self._relayed(node, "CreateObject", error) from error
+        return object_id
+
+    def delete(self, object_type: str, object_id: str, timeout: float) -> None:
+        node = self._route(object_id)
+        try:
+            self.stub(node).DeleteObject(
+                goverse_pb2.DeleteObjectRequest(id=object_id, type=object_type), timeout=timeout)
+        except grpc.RpcError as error:
+            raise self._relayed(node, "DeleteObject", error) from error
 
 
 def _metadata(context: grpc.ServicerContext) -> dict[str, list[str]]:
@@ -185,18 +234,6 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
         remaining = context.time_remaining()
         return DEFAULT_CALL_TIMEOUT if remaining is None else remaining
 
-    def _route(self, object_id: str, context: grpc.ServicerContext) -> str:
-        try:
-            return self.runtime.cluster.owner_of(object_id)
-        except RoutingError as error:
-            context.abort(grpc.StatusCode.UNKNOWN, str(error))
-            raise AssertionError("unreachable") from error
-
-    @staticmethod
-    def _relay(context: grpc.ServicerContext, node: str, call: str, error: grpc.RpcError) -> None:
-        code = error.code()
-        context.abort(code, f"remote {call} failed on node {node}: rpc error: code = "
-                            f"{_go_code(code)} desc = {error.details()}")
 
     def Register(self, request, context) -> Iterator[Any]:  # noqa: N802 - gRPC method names
         self._check_running(context)
@@ -222,42 +259,31 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
 
     def CallObject(self, request, context):  # noqa: N802
         self._check_running(context)
-        node = self._route(request.id, context)
         user = self.runtime.identity(request.client_id)
-        metadata = [("x-caller-user-id", user)] if user else []
         try:
-            reply = self.runtime.stub(node).CallObject(
-                goverse_pb2.CallObjectRequest(id=request.id, method=request.method,
-                                              type=request.type, request=request.request,
-                                              client_id=request.client_id),
-                metadata=metadata, timeout=self._timeout(context))
-        except grpc.RpcError as error:
-            self._relay(context, node, "CallObject", error)
-        return gate_pb2.CallObjectResponse(response=reply.response)
+            response = self.runtime.call(request.type, request.id, request.method,
+                                         request.request, client_id=request.client_id,
+                                         user=user, timeout=self._timeout(context))
+        except GateCallError as error:
+            context.abort(error.code, str(error))
+        return gate_pb2.CallObjectResponse(response=response)
 
     def CreateObject(self, request, context):  # noqa: N802
         self._check_running(context)
-        object_id = request.id or f"{request.type}-{new_client_id('x').split('/', 1)[1]}"
-        node = self._route(object_id, context)
         try:
-            self.runtime.stub(node).CreateObject(
-                goverse_pb2.CreateObjectRequest(type=request.type, id=object_id),
-                timeout=self._timeout(context))
-        except grpc.RpcError as error:
-            self._relay(context, node, "CreateObject", error)
+            object_id = self.runtime.create(request.type, request.id, self._timeout(context))
+        except GateCallError as error:
+            context.abort(error.code, str(error))
         return gate_pb2.CreateObjectResponse(id=object_id)
 
     def DeleteObject(self, request, context):  # noqa: N802
         self._check_running(context)
         if not request.type:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object type is required")
-        node = self._route(request.id, context)
         try:
-            self.runtime.stub(node).DeleteObject(
-                goverse_pb2.DeleteObjectRequest(id=request.id, type=request.type),
-                timeout=self._timeout(context))
-        except grpc.RpcError as error:
-            self._relay(context, node, "DeleteObject", error)
+            self.runtime.delete(request.type, request.id, self._timeout(context))
+        except GateCallError as error:
+            context.abort(error.code, str(error))
         return gate_pb2.DeleteObjectResponse()
 
     def ReliableCallObject(self, request, context):  # noqa: N802
@@ -281,6 +307,12 @@ def serve(settings: config.ProcessSettings,
         log.fatal(f"failed to listen on {settings.listen}")
         runtime.cluster.stop()
         return 1
+    http_gate = None
+    if settings.http_listen:
+        try:
+            http_gate = HttpGate(settings.http_listen, runtime)
+        except OSError as exc:  # Goverse logs an HTTP listen failure and keeps serving gRPC
+            log.error(f"HTTP client API server error: {exc}")
     ops = HealthServer(settings.ops_listen, runtime.cluster.ready.is_set,
                        ready_body={"status": "ready"},
                        not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"})
@@ -289,10 +321,14 @@ def serve(settings: config.ProcessSettings,
                                    runtime.unreport, log)
     server.start()
     ops.start()
+    if http_gate is not None:
+        http_gate.start()
     stop.wait()
     runtime.stopped.set()
     server.stop(grace=None)
     ops.stop()
+    if http_gate is not None:
+        http_gate.stop()
     if reporter is not None:
         reporter.stop()
     runtime.cluster.stop()

@@ -1,7 +1,9 @@
-"""A chat client over gRPC, as the Goverse chat sample's clients talk to a gate (goverse.md §3).
+"""Chat clients, as the Goverse chat sample's clients talk to a gate (goverse.md §3).
 
-``Register`` opens the push stream (credentials go in its metadata); a background receiver
-records every pushed message with its arrival time; calls carry the client id the gate gave.
+``ChatClient`` speaks gRPC: ``Register`` opens the push stream (credentials go in its metadata);
+a background receiver records every pushed message with its arrival time; calls carry the client
+id the gate gave. ``support.chat.http_client`` speaks the gate's HTTP API with the same chat
+operations (``ChatSession``).
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ CALL_TIMEOUT = 10.0  # what the Go chat client uses
 
 
 class ChatError(Exception):
-    """A chat call failed; ``code`` is the gRPC status."""
+    """A chat call failed; ``code`` is the gRPC status (over HTTP: the status it stands for)."""
 
-    def __init__(self, what: str, error: grpc.RpcError) -> None:
-        self.code = error.code()
-        self.details = error.details() or ""
-        super().__init__(f"{what} failed: {self.code.name}: {self.details}")
+    def __init__(self, what: str, code: grpc.StatusCode, details: str) -> None:
+        self.code = code
+        self.details = details
+        super().__init__(f"{what} failed: {code.name}: {details}")
+
+    @classmethod
+    def from_rpc(cls, what: str, error: grpc.RpcError) -> ChatError:
+        return cls(what, error.code(), error.details() or "")
 
 
 @dataclass(frozen=True)
@@ -46,43 +52,26 @@ class Joined:
     recent: list[tuple[str, str]]
 
 
-class ChatClient:
-    """One user connected to one gate."""
+class ChatSession:
+    """One user's chat operations and the messages pushed to them, whatever the transport."""
 
-    def __init__(self, gate: str, user: str | None, password: str | None,
-                 timeout: float = CALL_TIMEOUT) -> None:
-        self.gate = gate
+    def __init__(self, user: str | None) -> None:
         self.user = user
-        self.timeout = timeout
-        self._channel = grpc.insecure_channel(gate)
-        self._stub = gate_pb2_grpc.GateServiceStub(self._channel)
-        self._credentials = [(k, v) for k, v in (("x-username", user), ("x-password", password))
-                             if v is not None]
         self.client_id = ""
         self.pushed: list[Pushed] = []
         self.other_pushes: list[str] = []
         self._arrival = threading.Condition()
-        self._stream: grpc.Future | None = None
 
     def register(self) -> str:
         """Open the push stream; returns the client id. Raises ChatError if refused."""
-        self._stream = self._stub.Register(gate_pb2.Empty(), metadata=self._credentials)
-        try:
-            first = next(self._stream)  # type: ignore[call-overload]
-        except grpc.RpcError as error:
-            raise ChatError("Register", error) from error
-        reply = gate_pb2.RegisterResponse()
-        first.Unpack(reply)
-        self.client_id = reply.client_id
-        threading.Thread(target=self._receive, name=f"push-{self.user}", daemon=True).start()
-        return self.client_id
+        raise NotImplementedError
 
-    def _receive(self) -> None:
-        try:
-            for message in self._stream:  # type: ignore[union-attr]
-                self._record(message)
-        except grpc.RpcError:
-            return
+    def invoke(self, what: str, object_type: str, object_id: str, request: Any) -> Any:
+        """Call ``what`` on an object through the gate; the reply's Any. Raises ChatError."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def _record(self, message: Any) -> None:
         notification = chat_pb2.Client_NewMessageNotification()
@@ -115,14 +104,7 @@ class ChatClient:
               reply: Message) -> Message:
         packed = Any()
         packed.Pack(request)
-        try:
-            answer = self._stub.CallObject(
-                gate_pb2.CallObjectRequest(client_id=self.client_id, type=object_type,
-                                           id=object_id, method=what, request=packed),
-                timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise ChatError(what, error) from error
-        answer.response.Unpack(reply)
+        self.invoke(what, object_type, object_id, packed).Unpack(reply)
         return reply
 
     def list_rooms(self) -> list[str]:
@@ -142,6 +124,51 @@ class ChatClient:
                    chat_pb2.ChatRoom_SendChatMessageRequest(user_name=self.user or "",
                                                             message=text),
                    chat_pb2.Client_SendChatMessageResponse())
+
+
+
+class ChatClient(ChatSession):
+    """One user connected to one gate over gRPC."""
+
+    def __init__(self, gate: str, user: str | None, password: str | None,
+                 timeout: float = CALL_TIMEOUT) -> None:
+        super().__init__(user)
+        self.gate = gate
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(gate)
+        self._stub = gate_pb2_grpc.GateServiceStub(self._channel)
+        self._credentials = [(k, v) for k, v in (("x-username", user), ("x-password", password))
+                             if v is not None]
+        self._stream: grpc.Future | None = None
+
+    def register(self) -> str:
+        self._stream = self._stub.Register(gate_pb2.Empty(), metadata=self._credentials)
+        try:
+            first = next(self._stream)  # type: ignore[call-overload]
+        except grpc.RpcError as error:
+            raise ChatError.from_rpc("Register", error) from error
+        reply = gate_pb2.RegisterResponse()
+        first.Unpack(reply)
+        self.client_id = reply.client_id
+        threading.Thread(target=self._receive, name=f"push-{self.user}", daemon=True).start()
+        return self.client_id
+
+    def _receive(self) -> None:
+        try:
+            for message in self._stream:  # type: ignore[union-attr]
+                self._record(message)
+        except grpc.RpcError:
+            return
+
+    def invoke(self, what: str, object_type: str, object_id: str, request: Any) -> Any:
+        try:
+            answer = self._stub.CallObject(
+                gate_pb2.CallObjectRequest(client_id=self.client_id, type=object_type,
+                                           id=object_id, method=what, request=request),
+                timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise ChatError.from_rpc(what, error) from error
+        return answer.response
 
     def close(self) -> None:
         if self._stream is not None:

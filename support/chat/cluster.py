@@ -44,6 +44,7 @@ class Member:
     ports: list[PortReservation] = field(default_factory=list)
     exit_codes: list[int | None] = field(default_factory=list)
     killed: bool = False
+    http_address: str | None = None  # a gate's HTTP client API
     log_since: int = 0  # where the current scenario's part of the log begins
 
 
@@ -89,7 +90,7 @@ class ChatCluster:
         """Start the whole cluster (the inspector first, if any) and wait until it is ready."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         node_ports = [(reserve_port(), reserve_port()) for _ in range(nodes)]
-        gate_ports = [(reserve_port(), reserve_port()) for _ in range(gates)]
+        gate_ports = [(reserve_port(), reserve_port(), reserve_port()) for _ in range(gates)]
         inspector_ports = (reserve_port(), reserve_port()) if inspector else None
         write_cluster_yaml(
             self.config_path, shards=SHARDS, etcd_endpoint=self.etcd_endpoint,
@@ -98,8 +99,9 @@ class ChatCluster:
                     "advertise_addr": f"127.0.0.1:{g.port}", "http_addr": f"127.0.0.1:{h.port}"}
                    for i, (g, h) in enumerate(node_ports)],
             gates=[{"id": f"gate-{i + 1}", "grpc_addr": f"127.0.0.1:{g.port}",
-                    "advertise_addr": f"127.0.0.1:{g.port}", "ops_addr": f"127.0.0.1:{o.port}"}
-                   for i, (g, o) in enumerate(gate_ports)],
+                    "advertise_addr": f"127.0.0.1:{g.port}", "ops_addr": f"127.0.0.1:{o.port}",
+                    "http_addr": f"127.0.0.1:{h.port}"}
+                   for i, (g, o, h) in enumerate(gate_ports)],
             inspector=None if inspector_ports is None else {
                 "grpc_addr": f"127.0.0.1:{inspector_ports[0].port}",
                 "http_addr": f"127.0.0.1:{inspector_ports[1].port}",
@@ -110,9 +112,11 @@ class ChatCluster:
         for index, (grpc_port, http_port) in enumerate(node_ports):
             self.nodes[f"node-{index + 1}"] = self._spawn("node", f"node-{index + 1}",
                                                           grpc_port, http_port)
-        for index, (grpc_port, ops_port) in enumerate(gate_ports):
-            self.gates[f"gate-{index + 1}"] = self._spawn("gate", f"gate-{index + 1}",
-                                                          grpc_port, ops_port)
+        for index, (grpc_port, ops_port, http_port) in enumerate(gate_ports):
+            gate = self._spawn("gate", f"gate-{index + 1}", grpc_port, ops_port)
+            gate.ports.append(http_port)
+            gate.http_address = f"127.0.0.1:{http_port.port}"
+            self.gates[gate.name] = gate
         for member in [*self.nodes.values(), *self.gates.values()]:
             member.process.wait_ready()
         self.wait_until_ready(READY_WITHIN)

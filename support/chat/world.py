@@ -9,8 +9,9 @@ from pathlib import Path
 
 from support import progress
 from support.chat.binaries import GoverseBinaries
-from support.chat.client import ChatClient, ChatError, Joined
+from support.chat.client import ChatClient, ChatError, ChatSession, Joined
 from support.chat.cluster import ChatCluster
+from support.chat.http_client import ChatHttpClient
 from support.config import Settings
 from support.shared_systems import SharedSystems
 
@@ -27,7 +28,7 @@ class ChatWorld:
     work_dir: Path
     log_dir: Path
     cluster: ChatCluster | None = None
-    users: dict[str, ChatClient] = field(default_factory=dict)
+    users: dict[str, ChatSession] = field(default_factory=dict)
     joined: dict[str, Joined] = field(default_factory=dict)
     rooms: list[str] = field(default_factory=list)
     last_error: ChatError | None = None
@@ -76,10 +77,19 @@ class ChatWorld:
         return self.require_cluster().gates[f"gate-{number}"].address
 
     def connect(self, user: str, gate: int, password: str | None = "000000",
-                with_name: bool = True) -> ChatClient:
-        """Register ``user`` on a gate; remembers a refusal instead of raising it."""
-        client = ChatClient(self.gate_address(gate), user if with_name else None, password,
-                            timeout=self.settings.timeout(10))
+                with_name: bool = True, web: bool = False) -> ChatSession:
+        """Register ``user`` on a gate, over gRPC or (``web``) through the gate's HTTP API as a
+        web page would; remembers a refusal instead of raising it."""
+        name = user if with_name else None
+        timeout = self.settings.timeout(10)
+        if web:
+            member = self.require_cluster().gates[f"gate-{gate}"]
+            if member.http_address is None:
+                raise AssertionError(f"gate {gate} serves no HTTP API")
+            client: ChatSession = ChatHttpClient(f"http://{member.http_address}", name, password,
+                                                 timeout=timeout)
+        else:
+            client = ChatClient(self.gate_address(gate), name, password, timeout=timeout)
         self.last_error = None
         try:
             client.register()
@@ -97,7 +107,7 @@ class ChatWorld:
         self.users.setdefault("an anonymous visitor", client)
         return client
 
-    def user(self, name: str) -> ChatClient:
+    def user(self, name: str) -> ChatSession:
         if name not in self.users:
             raise AssertionError(f"{name} is not connected in this scenario")
         return self.users[name]
