@@ -181,8 +181,13 @@ def step_object_count(context: Context, count: int, object_id: str) -> None:
 def step_kill_owner(context: Context, room: str) -> None:
     chat = context.chat
     node = chat.owner_of(f"ChatRoom-{room}")
-    chat.killed = node
+    chat.previous_owner = node
     chat.require_cluster().kill(node)
+
+
+@when('the operator moves "{room:Text}" to the other server through the inspector')
+def step_move_room(context: Context, room: str) -> None:
+    context.chat.move_room(room)
 
 
 @then('"{user:Text}" can join "{room:Text}" again within {seconds:d} seconds')
@@ -199,7 +204,7 @@ def step_rejoin(context: Context, user: str, room: str, seconds: int) -> None:
 @then('"{room:Text}" is now served by another server')
 def step_moved(context: Context, room: str) -> None:
     chat = context.chat
-    assert_that(chat.owner_of(f"ChatRoom-{room}"), is_not(equal_to(chat.killed)))
+    assert_that(chat.owner_of(f"ChatRoom-{room}"), is_not(equal_to(chat.previous_owner)))
 
 
 @when("every process of the cluster is stopped")

@@ -59,3 +59,24 @@ def test_the_event_stream_opens_with_the_initial_graph(inspector_url: str) -> No
         lines = [answer.raw.readline() for _ in range(2)]
     assert lines[0] == b"event: initial\n"
     assert lines[1].startswith(b'data: {"type":"initial","goverse_nodes":[]')  # Go: compact
+
+
+def test_shard_changes_need_etcd(inspector_url: str) -> None:
+    answer = requests.post(inspector_url + "/shards/move",
+                           json={"shard_id": 1, "target_node": "127.0.0.1:1"}, timeout=5)
+    assert answer.status_code == 503
+    assert answer.text == "Consensus manager not available. Start inspector with --etcd-addr " \
+                          "flag.\n"
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize(("method", "path", "message"), [
+    ("GET", "/shards/move", "Only POST method is allowed\n"),
+    ("GET", "/shards/pin", "Only POST method is allowed\n"),
+    ("POST", "/shards", "Only GET method is allowed\n"),
+    ("POST", "/events/stream", "Only GET method is allowed for SSE\n"),
+])
+def test_each_route_takes_its_own_method(inspector_url: str, method: str, path: str,
+                                         message: str) -> None:
+    answer = requests.request(method, inspector_url + path, timeout=5)
+    assert (answer.status_code, answer.text) == (405, message)

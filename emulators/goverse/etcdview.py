@@ -67,22 +67,26 @@ class ClusterView:
 
 class EtcdMirror:
     """Loads the prefix, then follows it with a watch; ``on_membership`` fires on node/gate
-    add/remove and leader changes (what resets the stability window)."""
+    add/remove and leader changes (what resets the stability window), ``on_shards`` once per
+    load or watch batch that changed the shard mapping."""
 
     def __init__(self, endpoint: str, prefix: str,
-                 on_membership: Callable[[], None]) -> None:
+                 on_membership: Callable[[], None],
+                 on_shards: Callable[[], None] | None = None) -> None:
         self.endpoint = endpoint
         self.prefix = prefix.rstrip("/")
         self.client = client_for(endpoint)
         self.view = ClusterView()
         self._on_membership = on_membership
+        self._on_shards = on_shards
         self._stopping = threading.Event()
 
     # --- keys ---------------------------------------------------------------------------------
     def key(self, *parts: str) -> str:
         return "/".join([self.prefix, *parts])
 
-    def _apply(self, key: str, value: str | None, mod_revision: int) -> None:
+    def _apply(self, key: str, value: str | None, mod_revision: int) -> bool:
+        """Take one key's new state into the view; True if it was a shard's."""
         relative = key[len(self.prefix) + 1:]
         membership_changed = False
         with self.view.lock:
@@ -104,13 +108,19 @@ class EtcdMirror:
                 try:
                     shard_id = int(relative.split("/", 1)[1])
                 except ValueError:
-                    return
+                    return False
                 if value is None:
                     self.view.shards.pop(shard_id, None)
                 else:
                     self.view.shards[shard_id] = parse_shard(value, mod_revision)
+                return True
         if membership_changed:
             self._on_membership()
+        return False
+
+    def _shards_changed(self) -> None:
+        if self._on_shards is not None:
+            self._on_shards()
 
     # --- load and watch -----------------------------------------------------------------------
     def _range(self) -> tuple[list[dict], int]:
@@ -133,6 +143,7 @@ class EtcdMirror:
                         base64.b64decode(kv.get("value", "")).decode(), int(kv["mod_revision"]))
         self.view.loaded = True
         self._on_membership()
+        self._shards_changed()
         return revision
 
     def start(self) -> None:
@@ -173,12 +184,15 @@ class EtcdMirror:
             if not line.strip():
                 continue
             result = json.loads(line)["result"]
+            shards_changed = False
             for event in result.get("events", []):
                 kv = event["kv"]
                 key = base64.b64decode(kv["key"]).decode()
                 deleted = event.get("type") == "DELETE"
                 value = None if deleted else base64.b64decode(kv.get("value", "")).decode()
-                self._apply(key, value, int(kv.get("mod_revision", 0)))
+                shards_changed |= self._apply(key, value, int(kv.get("mod_revision", 0)))
+            if shards_changed:
+                self._shards_changed()
 
     # --- writes -------------------------------------------------------------------------------
     def cas_many(self, writes: Iterable[tuple[str, str, int]]) -> bool:

@@ -54,6 +54,11 @@ class GoHandler(BaseHTTPRequestHandler):
                      headers: dict[str, str] | None = None) -> None:
         self.send_body(status, go_json(value), "application/json", headers)
 
+    def go_error(self, status: int, message: str) -> None:
+        """``http.Error``: the message and a newline, as plain text."""
+        self.send_body(status, (message + "\n").encode(), "text/plain; charset=utf-8",
+                       {"X-Content-Type-Options": "nosniff"})
+
     def not_found(self) -> None:
         """``http.NotFound``: what ServeMux answers for a path no route takes."""
         self.send_body(404, b"404 page not found\n", "text/plain; charset=utf-8",

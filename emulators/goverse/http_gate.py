@@ -24,7 +24,7 @@ from google.protobuf.message import DecodeError
 from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
 from emulators.goverse.gohttp import GoHandler
 from emulators.goverse.health import bind_address
-from emulators.http_json import go_marshal
+from emulators.http_json import JSON_KINDS, go_json_error, go_marshal
 
 if TYPE_CHECKING:
     from emulators.goverse.gate import GateRuntime
@@ -50,26 +50,6 @@ class HttpError(Exception):
         self.code = code
 
 
-# --- Go's wording for what a request body can get wrong ----------------------------------------
-_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool", int: "number",
-               float: "number"}
-_JSON_PROBLEMS = {
-    "Expecting value": "looking for beginning of value",
-    "Expecting property name enclosed in double quotes": "looking for beginning of object key "
-                                                         "string",
-    "Expecting ':' delimiter": "after object key",
-    "Expecting ',' delimiter": "after object key:value pair",
-    "Extra data": "after top-level value",
-}
-
-
-def _go_json_error(body: str, error: json.JSONDecodeError) -> str:
-    if error.pos >= len(body.rstrip()):
-        return "unexpected end of JSON input"
-    char = body[error.pos]
-    return f"invalid character {char!r} {_JSON_PROBLEMS.get(error.msg, 'looking for value')}"
-
-
 def request_field(body: bytes) -> str:
     """The ``request`` string of ``{"request": …}``, decoded as Go's ``json.Unmarshal`` would."""
     text = body.decode("utf-8", "replace")
@@ -77,12 +57,12 @@ def request_field(body: bytes) -> str:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise HttpError(400, "INVALID_JSON",
-                        f"Failed to parse JSON: {_go_json_error(text, error)}") from error
+                        f"Failed to parse JSON: {go_json_error(text, error)}") from error
     if value is None:
         return ""
     if not isinstance(value, dict):
         raise HttpError(400, "INVALID_JSON", "Failed to parse JSON: json: cannot unmarshal "
-                        f"{_JSON_KINDS[type(value)]} into Go value of type gateserver.HTTPRequest")
+                        f"{JSON_KINDS[type(value)]} into Go value of type gateserver.HTTPRequest")
     key = "request" if "request" in value else next(
         (k for k in value if k.lower() == "request"), None)
     field = value.get(key) if key is not None else None
@@ -90,7 +70,7 @@ def request_field(body: bytes) -> str:
         return ""
     if not isinstance(field, str):
         raise HttpError(400, "INVALID_JSON", "Failed to parse JSON: json: cannot unmarshal "
-                        f"{_JSON_KINDS[type(field)]} into Go struct field HTTPRequest.request of "
+                        f"{JSON_KINDS[type(field)]} into Go struct field HTTPRequest.request of "
                         "type string")
     return field
 
@@ -224,7 +204,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
                 fields = json.loads(raw)
             except json.JSONDecodeError as error:
                 raise HttpError(401, "UNAUTHENTICATED",
-                                f"invalid X-Goverse-Auth header: {_go_json_error(raw, error)}"
+                                f"invalid X-Goverse-Auth header: {go_json_error(raw, error)}"
                                 ) from error
             if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
                 raise HttpError(401, "UNAUTHENTICATED", "invalid X-Goverse-Auth header: json: "

@@ -20,11 +20,10 @@ import grpc
 
 from emulators.goverse import config
 from emulators.goverse.etcdview import EtcdMirror
-from emulators.goverse.gohttp import GoHandler
 from emulators.goverse.health import bind_address, grpc_address
+from emulators.goverse.inspector_http import http_handler
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
-from emulators.http_json import go_marshal, send_json
 from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -177,93 +176,6 @@ class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
         return inspector_pb2.Empty()
 
 
-def _http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
-                  static_dir: Path) -> type[GoHandler]:
-    class Handler(GoHandler):
-        def _json(self, status: int, body: object) -> None:
-            send_json(self, status, body)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            path = self.path.split("?", 1)[0]
-            if path == "/graph":
-                self._json(200, registry.graph())
-            elif path == "/shards":
-                self._json(200, self._shards())
-            elif path == "/healthz":
-                self._json(200, {"status": "healthy"})
-            elif path == "/ready":
-                ready = mirror is not None and self._fully_claimed()
-                self._json(200 if ready else 503,
-                           {"status": "ready"} if ready else {"status": "not ready"})
-            elif path == "/events/stream":
-                self._events()
-            else:
-                self._static(path)
-
-        def _fully_claimed(self) -> bool:
-            assert mirror is not None
-            with mirror.view.lock:
-                table = mirror.view.shards
-                return all(table.get(i) is not None and table[i].target and table[i].current
-                           for i in range(shards))
-
-        def _shards(self) -> dict:
-            if mirror is None:
-                return {"shards": [], "nodes": []}
-            with registry.lock:
-                counts: dict[int, int] = {}
-                for obj in registry.objects.values():
-                    counts[obj["shard_id"]] = counts.get(obj["shard_id"], 0) + 1
-            with mirror.view.lock:
-                rows = [{"shard_id": i, "target_node": s.target, "current_node": s.current,
-                         "object_count": counts.get(i, 0),
-                         **({"flags": list(s.flags)} if s.flags else {})}
-                        for i, s in mirror.view.shards.items()]
-                nodes = sorted(mirror.view.nodes)
-            return {"shards": rows, "nodes": nodes}
-
-        def _static(self, path: str) -> None:
-            relative = "index.html" if path == "/" else path.lstrip("/")
-            target = (static_dir / relative).resolve()
-            if static_dir.resolve() not in target.parents or not target.is_file():
-                self.not_found()
-                return
-            payload = target.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def _events(self) -> None:
-            listener: queue.Queue[tuple[str, dict]] = queue.Queue(SSE_QUEUE)
-            with registry.lock:
-                registry.listeners.append(listener)
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Type", "text/event-stream")
-            self.start_chunked()
-            try:
-                self._event("initial", {"type": "initial", **registry.graph()})
-                while True:
-                    try:
-                        event, data = listener.get(timeout=HEARTBEAT)
-                    except queue.Empty:
-                        event, data = "heartbeat", {}
-                    self._event(event, data)
-            except OSError:
-                pass
-            finally:
-                with registry.lock:
-                    registry.listeners.remove(listener)
-
-        def _event(self, event: str, data: dict) -> None:
-            self.write_chunk(f"event: {event}\ndata: {go_marshal(data)}\n\n".encode())
-
-    return Handler
-
-
 def serve(settings: config.InspectorSettings) -> int:
     log = GoverseLogger("Inspector")
     registry = Registry()
@@ -274,14 +186,15 @@ def serve(settings: config.InspectorSettings) -> int:
         return 1
     mirror = None
     if settings.etcd_addr:
-        mirror = EtcdMirror(settings.etcd_addr, settings.etcd_prefix, on_membership=lambda: None)
+        mirror = EtcdMirror(settings.etcd_addr, settings.etcd_prefix, on_membership=lambda: None,
+                            on_shards=lambda: registry.publish("shard_update", {}))
         mirror.start()
     shards = settings.shards
     http = None
     try:
         http = ThreadingHTTPServer(bind_address(settings.http_addr),
-                                   _http_handler(registry, mirror, shards,
-                                                 Path(settings.static_dir)))
+                                   http_handler(registry, mirror, shards,
+                                                Path(settings.static_dir)))
         http.daemon_threads = True
     except OSError as exc:  # Goverse only logs an HTTP bind failure and keeps running
         log.error(f"HTTP server failed: {exc}")

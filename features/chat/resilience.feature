@@ -1,7 +1,8 @@
 @chat @allure.label.epic:Multi-server_chat @allure.label.story:Cluster_resilience
 Feature: The chat cluster survives failures and stops cleanly
   As the operator of a chat service
-  I want the cluster to recover from a lost server or a restarted etcd and to stop cleanly
+  I want the cluster to recover from a lost server or a restarted etcd, let me move rooms between
+  servers, and stop cleanly
   So that outages stay short and maintenance is safe
 
   A server that crashes keeps its registration until its 15-second lease expires; its rooms then
@@ -16,6 +17,16 @@ Feature: The chat cluster survives failures and stops cleanly
     And "General" is now served by another server
     When "alice" says "Still here" in "General"
     Then "alice" receives "Still here" from "alice" within 5 seconds
+
+  Scenario: An operator moves a room to the other server
+    Given a chat cluster with 2 servers, 1 gate and an inspector
+    And "alice" is connected to gate 1
+    And "alice" has joined "Movies"
+    When the operator moves "Movies" to the other server through the inspector
+    Then "alice" can join "Movies" again within 15 seconds
+    And "Movies" is now served by another server
+    When "alice" says "Still showing" in "Movies"
+    Then "alice" receives "Still showing" from "alice" within 5 seconds
 
   @critical
   Scenario: Every process stops cleanly

@@ -64,6 +64,7 @@ class ChatCluster:
         self.nodes: dict[str, Member] = {}
         self.gates: dict[str, Member] = {}
         self.inspector: Member | None = None
+        self.rearranged = False  # a shard was moved by hand
         self.config_path = work_dir / "goverse.yaml"
 
     # --- commands -------------------------------------------------------------------------------
@@ -160,6 +161,17 @@ class ChatCluster:
         answer.raise_for_status()
         return answer.json()
 
+    def move_shard(self, shard_id: int, target: str) -> None:
+        """``POST <inspector>/shards/move``; the cluster no longer has its start-up layout."""
+        if self.inspector is None:
+            raise AssertionError("this cluster has no inspector")
+        self.rearranged = True
+        answer = requests.post(f"http://{self.inspector.health_address}/shards/move",
+                               json={"shard_id": shard_id, "target_node": target}, timeout=10)
+        if answer.status_code != 200:
+            raise AssertionError(f"the inspector refused to move shard {shard_id}: "
+                                 f"{answer.status_code} {answer.text.strip()}")
+
     def assert_inspector_shows(self, gates: int, object_ids: set[str]) -> None:
         """The inspector's graph lists every node, ``gates`` gates and exactly ``object_ids``,
         each object on the node that really holds it."""
@@ -218,8 +230,10 @@ class ChatCluster:
         return members if self.inspector is None else [*members, self.inspector]
 
     def intact(self) -> bool:
-        """Every process still runs and none was killed: fit to serve another scenario."""
-        return all(m.process.is_running() and not m.killed for m in self.members())
+        """Every process still runs, none was killed and no shard was moved by hand: fit to
+        serve another scenario."""
+        return not self.rearranged and all(m.process.is_running() and not m.killed
+                                           for m in self.members())
 
     def adopt(self) -> None:
         """A new scenario takes the cluster over: its logs start from here."""

@@ -34,7 +34,7 @@ class ChatWorld:
     last_error: ChatError | None = None
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     ready_seconds: float = 0.0
-    killed: str | None = None  # the server a scenario killed on purpose
+    previous_owner: str | None = None  # the server that held a room before a kill or a move
     shared: SharedSystems | None = None  # the feature's shared systems, when it may use them
     adopted: bool = False  # the cluster came from an earlier scenario of the feature
 
@@ -120,6 +120,19 @@ class ChatWorld:
         except ChatError as error:
             self.last_error = error
             return None
+
+    def move_room(self, room: str) -> None:
+        """Have the inspector move the room's shard to another server, as an operator would."""
+        cluster = self.require_cluster()
+        object_id = f"ChatRoom-{room}"
+        owner = self.owner_of(object_id)
+        placed = {o["id"]: o for o in cluster.inspector_view("/graph")["goverse_objects"]}
+        if object_id not in placed:
+            raise AssertionError(f"the inspector does not show {object_id} (it shows "
+                                 f"{sorted(placed)})")
+        other = next(m for name, m in cluster.nodes.items() if name != owner)
+        self.previous_owner = owner
+        cluster.move_shard(placed[object_id]["shard_id"], other.address)
 
     def owner_of(self, object_id: str) -> str:
         for node, ids in self.require_cluster().objects_by_node().items():
