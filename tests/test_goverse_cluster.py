@@ -14,17 +14,9 @@ from emulators.goverse.etcdview import Shard, parse_shard
 from support.chat.client import ChatClient, ChatError
 from support.chat.cluster import SHARDS, ChatCluster
 from support.config import Settings
-from support.etcd import EtcdServer, bundled_etcd, client_for
+from support.etcd import EtcdServer, client_for
 from support.wire.chat import chat_pb2
 from support.wire.gate import gate_pb2, gate_pb2_grpc
-
-
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
-    base = tmp_path_factory.mktemp("etcd")
-    server = EtcdServer(bundled_etcd(), base / "data", base / "etcd.log").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from emulators.goverse.http_gate import HttpError, decode_any, request_field
 from support.chat.cluster import ChatCluster
 from support.chat.http_client import ChatHttpClient
 from support.config import Settings
-from support.etcd import EtcdServer, bundled_etcd
+from support.etcd import EtcdServer
 from support.wire.chat import chat_pb2
 
 AUTH = {"X-Goverse-Auth": json.dumps({"x-username": "alice", "x-password": "000000"})}
@@ -27,9 +27,8 @@ CORS = {
 
 
 @pytest.fixture(scope="module")
-def gate_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gate_url(etcd: EtcdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = tmp_path_factory.mktemp("http-gate")
-    etcd = EtcdServer(bundled_etcd(), base / "etcd", base / "etcd.log").start()
     cluster = ChatCluster(Settings(), etcd.endpoint, base / "work", base / "logs")
     try:
         cluster.start(nodes=1, gates=1)
@@ -37,7 +36,6 @@ def gate_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert set(cluster.stop().values()) == {0}
     finally:
         cluster.stop()
-        etcd.stop()
 
 
 def _packed(message: object) -> str:

@@ -9,14 +9,13 @@ import requests
 
 from support.chat.cluster import SHARDS, ChatCluster
 from support.config import Settings
-from support.etcd import EtcdServer, bundled_etcd
+from support.etcd import EtcdServer
 from support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatCluster]:
+def cluster(etcd: EtcdServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatCluster]:
     base = tmp_path_factory.mktemp("shards")
-    etcd = EtcdServer(bundled_etcd(), base / "etcd", base / "etcd.log").start()
     chat = ChatCluster(Settings(), etcd.endpoint, base / "work", base / "logs")
     try:
         chat.start(nodes=2, gates=1, inspector=True)
@@ -24,7 +23,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatCluster]:
         assert set(chat.stop().values()) == {0}
     finally:
         chat.stop()
-        etcd.stop()
 
 
 def _post(cluster: ChatCluster, path: str, body: object) -> requests.Response:

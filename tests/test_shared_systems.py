@@ -11,7 +11,7 @@ from support.chat.binaries import GoverseBinaries
 from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet, NodeOptions
 from support.config import Settings
-from support.etcd import EtcdServer, bundled_etcd
+from support.etcd import EtcdServer
 from support.http_journal import HttpJournal
 from support.shared_systems import SharedSystems
 
@@ -139,8 +139,7 @@ def _chat_world(tmp_path: Path, scenario: str, etcd: EtcdServer,
 
 
 def test_an_intact_chat_cluster_serves_the_next_scenario_until_one_kills_a_server(
-        tmp_path: Path) -> None:
-    etcd = EtcdServer(bundled_etcd(), tmp_path / "etcd", tmp_path / "etcd.log").start()
+        tmp_path: Path, etcd: EtcdServer) -> None:
     shared = SharedSystems(tmp_path / "shared")
     try:
         first = _chat_world(tmp_path, "first", etcd, shared)
@@ -163,4 +162,3 @@ def test_an_intact_chat_cluster_serves_the_next_scenario_until_one_kills_a_serve
         assert not cluster.nodes["node-1"].process.is_running()
     finally:
         shared.close()
-        etcd.stop()

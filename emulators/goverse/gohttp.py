@@ -35,6 +35,11 @@ class GoHandler(BaseHTTPRequestHandler):
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
 
+    def read_body(self) -> bytes:
+        """The request body (by Content-Length), read so the connection can be reused."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
     def send_body(self, status: int, body: bytes, content_type: str,
                   headers: dict[str, str] | None = None) -> None:
         """One complete answer: Content-Length up to 2048 bytes, chunked beyond."""

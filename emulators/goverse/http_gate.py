@@ -131,12 +131,12 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
             else:
                 prefix = next((p for p in routes if path.startswith(p)), None)
                 if prefix is None:
-                    self._drain()
+                    self.read_body()
                     self.not_found()
                     return
                 action, rest = routes[prefix], path[len(prefix):]
             if method == "OPTIONS":
-                self._drain()
+                self.read_body()
                 self.send_response(204)
                 for name, value in sorted(CORS.items()):
                     self.send_header(name, value)
@@ -162,10 +162,6 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
         def do_DELETE(self) -> None:  # noqa: N802
             self._route("DELETE")
 
-        def _drain(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length > 0 else b""
-
         @staticmethod
         def _only_post(method: str) -> None:
             if method != "POST":
@@ -173,7 +169,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
 
         # --- objects ----------------------------------------------------------------------------
         def _call(self, method: str, rest: str) -> None:
-            body = self._drain()
+            body = self.read_body()
             self._only_post(method)
             parts = rest.split("/", 2)
             if len(parts) != 3:
@@ -215,7 +211,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
                 raise HttpError(401, "UNAUTHENTICATED", str(error)) from error
 
         def _create(self, method: str, rest: str) -> None:
-            self._drain()
+            self.read_body()
             self._only_post(method)
             parts = rest.split("/", 1)
             if len(parts) != 2:
@@ -230,7 +226,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
             self.send_go_json(200, {"id": created}, CORS)
 
         def _delete(self, method: str, rest: str) -> None:
-            self._drain()
+            self.read_body()
             self._only_post(method)
             parts = rest.split("/", 1)
             if len(parts) != 2:
@@ -246,7 +242,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
 
         # --- pushes -----------------------------------------------------------------------------
         def _events(self, method: str, _rest: str) -> None:
-            self._drain()
+            self.read_body()
             if method != "GET":
                 raise HttpError(405, "METHOD_NOT_ALLOWED", "Only GET method is allowed for SSE")
             # The server's WriteTimeout counts from the request: no write succeeds after it.

@@ -33,7 +33,7 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
     class Handler(GoHandler):
         def _route(self, method: str) -> None:
             path = self.path.split("?", 1)[0]
-            body = self._drain()
+            body = self.read_body()
             if path in GET_ONLY and method != "GET":
                 self.go_error(405, GET_ONLY[path])
             elif path in POST_ONLY and method != "POST":
@@ -62,10 +62,6 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
 
         def do_POST(self) -> None:  # noqa: N802
             self._route("POST")
-
-        def _drain(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length > 0 else b""
 
         # --- shards -----------------------------------------------------------------------------
         def _fully_claimed(self) -> bool:
