@@ -190,6 +190,7 @@ def compare(shown: ReportView, expected: ReportView) -> list[str]:
 
 
 def describe(view: ReportView) -> str:
+    """One line for the console: the total and each epic's count."""
     epics = "; ".join(f"{name}: {sum(counts.values())}" for name, counts in view.epics.items())
     return f"{view.totals.get('total', 0)} results ({epics})"
 

@@ -30,6 +30,27 @@ class GoHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
+    # --- dispatch: every method goes to route(), as Go handlers see every method --------------
+    def route(self, method: str) -> None:
+        """Answer one request; subclasses route by path. ServeMux's 404 by default."""
+        self.read_body()
+        self.not_found()
+
+    def do_GET(self) -> None:
+        self.route("GET")
+
+    def do_POST(self) -> None:
+        self.route("POST")
+
+    def do_PUT(self) -> None:
+        self.route("PUT")
+
+    def do_DELETE(self) -> None:
+        self.route("DELETE")
+
+    def do_OPTIONS(self) -> None:
+        self.route("OPTIONS")
+
     def send_response(self, code: int, message: str | None = None) -> None:
         self.log_request(code)
         self.send_response_only(code, message)
@@ -79,6 +100,10 @@ class GoHandler(BaseHTTPRequestHandler):
         if data:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
+
+    def send_event(self, name: str, data: object) -> None:
+        """One server-sent event, its data as ``json.Marshal`` writes it."""
+        self.write_chunk(f"event: {name}\ndata: {go_marshal(data)}\n\n".encode())
 
     def end_chunked(self) -> None:
         if self._chunked:

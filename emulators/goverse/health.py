@@ -33,7 +33,8 @@ class HealthServer:
         answers = (is_ready, ready_body, not_ready_body)
 
         class Handler(GoHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def route(self, method: str) -> None:
+                self.read_body()
                 check, ready, not_ready = answers
                 if self.path == "/healthz":
                     send_json(self, 200, {"status": "ok"})

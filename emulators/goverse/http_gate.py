@@ -24,7 +24,7 @@ from google.protobuf.message import DecodeError
 from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
 from emulators.goverse.gohttp import GoHandler
 from emulators.goverse.health import bind_address
-from emulators.http_json import JSON_KINDS, go_json_error, go_marshal
+from emulators.http_json import JSON_KINDS, go_json_error
 
 if TYPE_CHECKING:
     from emulators.goverse.gate import GateRuntime
@@ -122,7 +122,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
         timeout = IDLE_TIMEOUT
 
         # --- routing ----------------------------------------------------------------------------
-        def _route(self, method: str) -> None:
+        def route(self, method: str) -> None:
             path = unquote(self.path.split("?", 1)[0])
             routes = {"/api/v1/objects/call/": self._call, "/api/v1/objects/create/": self._create,
                       "/api/v1/objects/delete/": self._delete}
@@ -146,21 +146,6 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
                 action(method, rest)
             except HttpError as error:
                 self.send_go_json(error.status, {"error": str(error), "code": error.code}, CORS)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's names
-            self._route("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._route("POST")
-
-        def do_OPTIONS(self) -> None:  # noqa: N802
-            self._route("OPTIONS")
-
-        def do_PUT(self) -> None:  # noqa: N802
-            self._route("PUT")
-
-        def do_DELETE(self) -> None:  # noqa: N802
-            self._route("DELETE")
 
         @staticmethod
         def _only_post(method: str) -> None:
@@ -255,7 +240,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
                                            "Content-Type": "text/event-stream"}.items()):
                     self.send_header(name, value)
                 self.start_chunked()
-                self._event("register", {"clientId": client.client_id})
+                self.send_event("register", {"clientId": client.client_id})
                 next_heartbeat = time.monotonic() + HEARTBEAT
                 while not runtime.stopped.is_set():
                     try:
@@ -268,9 +253,9 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
                     if time.monotonic() >= deadline:
                         break  # Go's write would fail here: the connection is dropped
                     if item is None:
-                        self._event("heartbeat", {})
+                        self.send_event("heartbeat", {})
                     elif isinstance(item, Any):
-                        self._event("message", {
+                        self.send_event("message", {
                             "type": item.type_url,
                             "payload": base64.b64encode(item.SerializeToString()).decode()})
             except OSError:
@@ -278,10 +263,6 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
             finally:
                 runtime.unregister(client)
                 self.close_connection = True
-
-        def _event(self, name: str, data: dict) -> None:
-            payload = go_marshal(data)
-            self.write_chunk(f"event: {name}\ndata: {payload}\n\n".encode())
 
     return Handler
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from emulators.goverse.etcdview import EtcdMirror, Shard
 from emulators.goverse.gohttp import GoHandler
-from emulators.http_json import go_decode_struct, go_marshal
+from emulators.http_json import go_decode_struct
 
 if TYPE_CHECKING:
     from emulators.goverse.inspector import Registry
@@ -31,7 +31,7 @@ POST_ONLY = ("/shards/move", "/shards/pin")
 def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                  static_dir: Path) -> type[GoHandler]:
     class Handler(GoHandler):
-        def _route(self, method: str) -> None:
+        def route(self, method: str) -> None:
             path = self.path.split("?", 1)[0]
             body = self.read_body()
             if path in GET_ONLY and method != "GET":
@@ -56,12 +56,6 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                 self._events()
             else:
                 self._static(path)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's names
-            self._route("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._route("POST")
 
         # --- shards -----------------------------------------------------------------------------
         def _fully_claimed(self) -> bool:
@@ -173,20 +167,17 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
             self.send_header("Content-Type", "text/event-stream")
             self.start_chunked()
             try:
-                self._event("initial", {"type": "initial", **registry.graph()})
+                self.send_event("initial", {"type": "initial", **registry.graph()})
                 while True:
                     try:
                         event, data = listener.get(timeout=HEARTBEAT)
                     except queue.Empty:
                         event, data = "heartbeat", {}
-                    self._event(event, data)
+                    self.send_event(event, data)
             except OSError:
                 pass
             finally:
                 with registry.lock:
                     registry.listeners.remove(listener)
-
-        def _event(self, event: str, data: dict) -> None:
-            self.write_chunk(f"event: {event}\ndata: {go_marshal(data)}\n\n".encode())
 
     return Handler

@@ -24,6 +24,7 @@ from support.config import Settings
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import LogLine
+from support.sse import server_sent_events
 
 KEY_RETRY = 1.0  # status-go waits an hour before retrying an archive it lacks the key for
 
@@ -65,13 +66,11 @@ class CommunityClient:
     def _listen(self) -> None:
         try:
             with requests.get(f"{self.url}/signals", stream=True, timeout=(5, None)) as stream:
-                # Line by line as bytes arrive (iter_lines would wait for 512-byte chunks).
-                for line in iter(stream.raw.readline, b""):
-                    if line.startswith(b"data: "):
-                        item = json.loads(line[6:])
-                        with self._cond:
-                            self.signals.append(Signal(item["type"], item["event"], time.time()))
-                            self._cond.notify_all()
+                for _, data in server_sent_events(stream):
+                    item = json.loads(data)
+                    with self._cond:
+                        self.signals.append(Signal(item["type"], item["event"], time.time()))
+                        self._cond.notify_all()
         except requests.RequestException:
             return
 

@@ -19,6 +19,7 @@ import requests
 from google.protobuf.any_pb2 import Any
 
 from support.chat.client import CALL_TIMEOUT, ChatError, ChatSession
+from support.sse import server_sent_events
 
 # What an HTTP error code stands for, in the gRPC terms the chat steps speak.
 STATUS_OF_CODE = {
@@ -68,19 +69,10 @@ class ChatHttpClient(ChatSession):
         return self.client_id
 
     def _receive(self) -> None:
-        """Read events line by line (``iter_lines`` would wait for whole 512-byte chunks)."""
         assert self._events is not None
-        event, data = "", ""
         try:
-            for raw in iter(self._events.raw.readline, b""):
-                line = raw.decode().rstrip("\r\n")
-                if line.startswith("event: "):
-                    event = line[len("event: "):]
-                elif line.startswith("data: "):
-                    data = line[len("data: "):]
-                elif not line and event:
-                    self._dispatch(event, json.loads(data or "{}"))
-                    event, data = "", ""
+            for event, data in server_sent_events(self._events):
+                self._dispatch(event, json.loads(data or "{}"))
         except (requests.RequestException, OSError, ValueError, AttributeError):
             return  # closed (http.client may trip over a close from another thread)
 

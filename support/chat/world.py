@@ -14,8 +14,10 @@ from support.chat.cluster import ChatCluster
 from support.chat.http_client import ChatHttpClient
 from support.config import Settings
 from support.shared_systems import SharedSystems
+from support.waiting import eventually
 
 CLUSTER_SLOT = "chat cluster"
+INSPECTOR_REPORTS_WITHIN = 10.0
 
 
 @dataclass
@@ -126,13 +128,18 @@ class ChatWorld:
         cluster = self.require_cluster()
         object_id = f"ChatRoom-{room}"
         owner = self.owner_of(object_id)
-        placed = {o["id"]: o for o in cluster.inspector_view("/graph")["goverse_objects"]}
-        if object_id not in placed:
-            raise AssertionError(f"the inspector does not show {object_id} (it shows "
-                                 f"{sorted(placed)})")
+
+        def shard_shown() -> int:
+            placed = {o["id"]: o for o in cluster.inspector_view("/graph")["goverse_objects"]}
+            assert object_id in placed, (f"the inspector does not show {object_id} (it shows "
+                                         f"{sorted(placed)})")
+            return int(placed[object_id]["shard_id"])
+
+        # Servers report their objects to the inspector on their own schedule.
+        shard_id = eventually(shard_shown, self.settings.timeout(INSPECTOR_REPORTS_WITHIN))
         other = next(m for name, m in cluster.nodes.items() if name != owner)
         self.previous_owner = owner
-        cluster.move_shard(placed[object_id]["shard_id"], other.address)
+        cluster.move_shard(shard_id, other.address)
 
     def owner_of(self, object_id: str) -> str:
         for node, ids in self.require_cluster().objects_by_node().items():
