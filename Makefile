@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-WIRE_STAMP := support/wire/.built
+WIRE_STAMP := wire/pb/.built
 PROTOS := $(wildcard proto/*/*.proto)
 # Extra behave arguments, e.g. make acceptance BEHAVE_ARGS='-t @critical -D timeout_multiplier=2'
 BEHAVE_ARGS ?=
@@ -49,9 +49,9 @@ $(PY_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# gRPC stubs for proto/, generated into support/wire/ (git-ignored) with the pinned grpcio-tools.
-$(WIRE_STAMP): $(PY_STAMP) $(PROTOS) support/build_protos.py
-	$(PY) -m support.build_protos
+# gRPC stubs for proto/, generated into wire/pb/ (git-ignored) with the pinned grpcio-tools.
+$(WIRE_STAMP): $(PY_STAMP) $(PROTOS) wire/build_protos.py
+	$(PY) -m wire.build_protos
 	touch $@
 
 browser:
@@ -67,4 +67,4 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules allure-results allure-report reports artifacts support/wire
+	rm -rf $(VENV) node_modules allure-results allure-report reports artifacts wire/pb

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 from emulators.community.database import Database
-from support.archive import codec
 from support.archive.community import CommunityNodes
 from support.archive.world import at
 from support.codex.nodes import CodexFleet
 from support.config import Settings
 from support.waiting import eventually
+from wire import archive_codec as codec
 
 DAYS = 30
 

@@ -9,7 +9,7 @@ import pytest
 from Crypto.Hash import keccak
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from support.archive.codec import (
+from wire.archive_codec import (
     MAX_ARCHIVE_SIZE,
     StoredMessage,
     Window,
@@ -23,7 +23,8 @@ from support.archive.codec import (
     torrent_archive_id,
     windows,
 )
-from support.archive.ratchet import (
+from wire.pb.encryption import encryption_pb2
+from wire.ratchet import (
     CommunityKey,
     DecryptionError,
     GroupKeyNotFoundError,
@@ -31,7 +32,6 @@ from support.archive.ratchet import (
     unwrap,
     wrap,
 )
-from support.wire.encryption import encryption_pb2
 
 DAY, HOUR = 86400, 3600
 

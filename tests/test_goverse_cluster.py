@@ -15,8 +15,8 @@ from support.chat.client import ChatClient, ChatError
 from support.chat.cluster import SHARDS, ChatCluster
 from support.config import Settings
 from support.etcd import EtcdServer, client_for
-from support.wire.chat import chat_pb2
-from support.wire.gate import gate_pb2, gate_pb2_grpc
+from wire.pb.chat import chat_pb2
+from wire.pb.gate import gate_pb2, gate_pb2_grpc
 
 
 @pytest.fixture(scope="module")

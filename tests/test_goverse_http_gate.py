@@ -15,7 +15,7 @@ from support.chat.cluster import ChatCluster
 from support.chat.http_client import ChatHttpClient
 from support.config import Settings
 from support.etcd import EtcdServer
-from support.wire.chat import chat_pb2
+from wire.pb.chat import chat_pb2
 
 AUTH = {"X-Goverse-Auth": json.dumps({"x-username": "alice", "x-password": "000000"})}
 CORS = {

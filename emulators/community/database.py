@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from support.archive.codec import StoredMessage, topic_text
+from wire.archive_codec import StoredMessage, topic_text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS waku_messages (

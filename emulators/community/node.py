@@ -24,17 +24,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulators.community.database import Database
-from support.archive import codec
-from support.archive.ratchet import (
+from support.codex.client import CodexClient, CodexError, DownloadCancelledError
+from wire import archive_codec as codec
+from wire.pb.communities import communities_pb2 as pb
+from wire.ratchet import (
     CommunityKey,
     DecryptionError,
     GroupKeyNotFoundError,
     is_wrapped,
 )
-from support.archive.ratchet import unwrap as ratchet_unwrap
-from support.archive.ratchet import wrap as ratchet_wrap
-from support.codex.client import CodexClient, CodexError, DownloadCancelledError
-from support.wire.communities import communities_pb2 as pb
+from wire.ratchet import unwrap as ratchet_unwrap
+from wire.ratchet import wrap as ratchet_wrap
 
 ARCHIVE_FILENAME = "archive-data.bin"
 POLLING_INTERVAL = 1.0

@@ -29,9 +29,9 @@ from emulators.goverse.http_gate import HttpGate
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
 from emulators.goverse.reporting import report_to_inspector
-from support.wire.gate import gate_pb2, gate_pb2_grpc
-from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
-from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+from wire.pb.gate import gate_pb2, gate_pb2_grpc
+from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
+from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 CLIENT_CHANNEL_DEPTH = 10
 _STOPPED = object()

@@ -24,7 +24,7 @@ from emulators.goverse.health import bind_address, grpc_address
 from emulators.goverse.inspector_http import http_handler
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.process import run, stop_requested
-from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
 HEARTBEAT = 30.0

@@ -30,9 +30,9 @@ from emulators.goverse.objects import (
 )
 from emulators.goverse.process import run, stop_requested
 from emulators.goverse.reporting import report_to_inspector
-from support.wire.chat import chat_pb2
-from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
-from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+from wire.pb.chat import chat_pb2
+from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
+from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 GATE_CHANNEL_DEPTH = 1024
 _MESSAGES = {descriptor.full_name: getattr(chat_pb2, name)

@@ -11,7 +11,7 @@ from typing import ClassVar, Protocol
 import grpc
 from google.protobuf.message import Message
 
-from support.wire.chat import chat_pb2
+from wire.pb.chat import chat_pb2
 
 ROOMS = ["General", "Technology", "Crypto", "Sports", "Movies"]
 ROOM_PREFIX = "ChatRoom-"

@@ -11,7 +11,7 @@ import grpc
 
 from emulators.goverse.cluster import Cluster
 from emulators.goverse.logs import GoverseLogger
-from support.wire.inspector import inspector_pb2, inspector_pb2_grpc
+from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 _TIMEOUT = 2.0
 

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from support.archive import codec
 from support.archive.community import CommunityClient, CommunityNodes
 from support.codex.client import CodexClient
-from support.wire.communities import communities_pb2 as pb
+from wire import archive_codec as codec
+from wire.pb.communities import communities_pb2 as pb
 
 # Scenario clock times ("10:00", "09:59:30.5") are on this day (UTC).
 SCENARIO_DAY = datetime(2026, 1, 15, tzinfo=UTC)

@@ -16,8 +16,8 @@ import grpc
 from google.protobuf.any_pb2 import Any
 from google.protobuf.message import Message
 
-from support.wire.chat import chat_pb2
-from support.wire.gate import gate_pb2, gate_pb2_grpc
+from wire.pb.chat import chat_pb2
+from wire.pb.gate import gate_pb2, gate_pb2_grpc
 
 CALL_TIMEOUT = 10.0  # what the Go chat client uses
 

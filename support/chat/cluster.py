@@ -23,7 +23,7 @@ from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet, TcpConnect
 from support.waiting import eventually
-from support.wire.goverse import goverse_pb2, goverse_pb2_grpc
+from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
 
 CHAT_OBJECTS = 6  # ChatRoomMgr0 and its five rooms
 SHARDS = 64

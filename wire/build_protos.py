@@ -1,8 +1,8 @@
-"""``python -m support.build_protos``: generate the Python gRPC stubs for ``proto/`` into
-``support/wire/`` (git-ignored; ``make`` runs this after installing the dependencies).
+"""``python -m wire.build_protos``: generate the Python gRPC stubs for ``proto/`` into
+``wire/pb/`` (git-ignored; ``make`` runs this after installing the dependencies).
 
-Each ``proto/<name>/<name>.proto`` is compiled as if it lived at ``support/wire/<name>/``, so the
-generated modules import each other as ``support.wire.<name>`` and need nothing on sys.path. The
+Each ``proto/<name>/<name>.proto`` is compiled as if it lived at ``wire/pb/<name>/``, so the
+generated modules import each other as ``wire.pb.<name>`` and need nothing on sys.path. The
 proto packages (``goverse``, ``gate``, ``inspector``, ``chat``), and so every message's full name
 and ``type.googleapis.com/…`` type URL, are the ones in the .proto files.
 """
@@ -19,7 +19,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
-OUT_PACKAGE = Path("support") / "wire"
+OUT_PACKAGE = Path("wire") / "pb"
 
 
 def build() -> list[Path]:

@@ -17,8 +17,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 
-from support.archive.codec import keccak256
-from support.wire.encryption import encryption_pb2 as pb
+from wire.archive_codec import keccak256
+from wire.pb.encryption import encryption_pb2 as pb
 
 NONCE_SIZE = 12
 MAX_CHAIN_STEPS = 100_000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from Crypto.Hash import keccak
 
-from support.wire.communities import communities_pb2 as pb
+from wire.pb.communities import communities_pb2 as pb
 
 MAX_ARCHIVE_SIZE = 30_000_000  # decimal bytes; measured as len(payload) + len(sig)
 
