@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 
-from emulators.goverse.gohttp import GoHandler
+from emulators.gohttp import GoHandler
 from emulators.http_json import send_json
 
 

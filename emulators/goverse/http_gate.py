@@ -21,8 +21,8 @@ from urllib.parse import unquote
 from google.protobuf.any_pb2 import Any
 from google.protobuf.message import DecodeError
 
+from emulators.gohttp import GoHandler
 from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
-from emulators.goverse.gohttp import GoHandler
 from emulators.goverse.health import bind_address
 from emulators.http_json import JSON_KINDS, go_json_error
 

@@ -12,8 +12,8 @@ import queue
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emulators.gohttp import GoHandler
 from emulators.goverse.etcdview import EtcdMirror, Shard
-from emulators.goverse.gohttp import GoHandler
 from emulators.http_json import go_decode_struct
 
 if TYPE_CHECKING:
