@@ -1,178 +1,153 @@
-"""``python -m emulators.community`` / ``community-node``: one Status identity's node.
+"""``python -m emulators.community`` / ``status-backend-emulator``: an emulated status-go
+``status-backend`` (``cmd/status-backend``), one community node per process.
 
-HTTP API modelled on status-backend: ``POST /statusgo/CallRPC`` (JSON-RPC 2.0 ``wakuext_*``
-methods), ``GET /signals`` (a server-sent-events stream of ``{"type": <signal>, "event": {…}}``),
-and ``POST /p2p`` where community nodes deliver control messages to each other (join requests,
-the community key, index-CID announcements) — never relayed by the test suite.
+``--address`` (default ``127.0.0.1:0``) and ``--pprof`` as the real binary takes them. The log
+lines go to stderr as its zap logger writes them: ``status-backend started`` with the bound
+address, or one ``failed to start server`` line and exit status 1 when it cannot listen.
+SIGTERM/SIGINT log the running account out, then exit 0.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from emulators.community.database import Database
-from emulators.community.node import CommunityNode, RpcError, Signals
-from emulators.http_json import go_marshal, send_json
+from emulators.community import goflag
+from emulators.community.backend import Backend
+from emulators.community.server import VERSION, StatusBackendServer
+from emulators.community.signals import SignalHub
 
-
-class SignalLog:
-    """Every signal so far, and a condition to wait for new ones."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, object]] = []
-        self.cond = threading.Condition()
-
-    def emit(self, name: str, event: dict[str, object]) -> None:
-        with self.cond:
-            self.items.append({"type": name, "event": event})
-            self.cond.notify_all()
+_FLAGS = [goflag.Flag("address", "host:port to listen", "127.0.0.1:0"),
+          goflag.Flag("pprof", "enable pprof", False)]
+_GIT_COMMIT = "8b3f2a1e"
+_SIGNAL_NAMES = {signal.SIGTERM: "terminated", signal.SIGINT: "interrupt"}
+# status-backend's main logs the failure and returns: the process exits 0 (main.go @ 154bccb0).
+LISTEN_FAILURE_STATUS = 0
 
 
-def _rpc_methods(node: CommunityNode) -> dict[str, Callable[..., Any]]:
-    return {
-        "wakuext_createCommunity": lambda p: node.create_community(p["name"],
-                                                                   bool(p["encrypted"])),
-        "wakuext_createCommunityChat": lambda p: node.create_chat(p["communityId"], p["name"]),
-        "wakuext_requestToJoinCommunity": lambda p: node.request_to_join(p["communityId"]),
-        "wakuext_shareCommunityKey": lambda p: node.share_key(p["communityId"], p["memberUrl"]),
-        "wakuext_sendChatMessage": lambda p: node.send_message(p["chatId"], p["text"],
-                                                               p.get("timestamp")),
-        "wakuext_createHistoryArchiveCodexFromDB": lambda p: node.create_archives(
-            p["communityId"], p["chatIds"], start=p["start"], end=p["end"],
-            partition=p["partition"], encrypt=bool(p["encrypt"])),
-        "wakuext_announceArchiveIndex": lambda p: node.announce_index(p["communityId"]),
-        "wakuext_cancelArchiveDownload": lambda p: node.cancel_download(p["communityId"]),
-        "wakuext_chatMessages": lambda p: node.chat_messages(p["chatId"]),
-        "wakuext_archiveIDs": lambda p: node.db.archive_ids(p["communityId"]),
-        "wakuext_archiveInfo": lambda p: node.db.archive_info(p["communityId"]),
-        "wakuext_describeCommunity": lambda p: node.describe(p["communityId"]),
-    }
+class ListenError(Exception):
+    """Why the address cannot be listened on, in Go's words."""
 
 
-def _handler(node: CommunityNode, log: SignalLog) -> type[BaseHTTPRequestHandler]:
-    methods = _rpc_methods(node)
+def log_line(level: str, caller: str, message: str, fields: dict[str, str]) -> None:
+    """One line of zap's development console encoder (UTC ISO-8601 time, tab-separated)."""
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    context = ", ".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
+                        for k, v in fields.items())
+    sys.stderr.write(f"{stamp}\t{level}\t{caller}\t{message}\t{{{context}}}\n")
+    sys.stderr.flush()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args: object) -> None:
-            pass
+def split_host_port(hostport: str) -> tuple[str, str]:
+    """``net.SplitHostPort``; ListenError ``address X: <why>`` (wrapped "invalid address")."""
+    def fail(why: str) -> ListenError:
+        return ListenError(f"invalid address: address {hostport}: {why}")
 
-        def _json(self, status: int, body: object) -> None:
-            send_json(self, status, body)
+    colon = hostport.rfind(":")
+    if colon < 0:
+        raise fail("missing port in address")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise fail("missing ']' in address")
+        if end + 1 == len(hostport):
+            raise fail("missing port in address")
+        if end + 1 != colon:
+            raise fail("too many colons in address" if hostport[end + 1] == ":"
+                       else "missing port in address")
+        host, start, stop = hostport[1:end], 1, end + 1
+    else:
+        host, start, stop = hostport[:colon], 0, 0
+        if ":" in host:
+            raise fail("too many colons in address")
+    if "[" in hostport[start:]:
+        raise fail("unexpected '[' in address")
+    if "]" in hostport[stop:]:
+        raise fail("unexpected ']' in address")
+    return host, hostport[colon + 1:]
 
-        def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
 
-        def do_POST(self) -> None:
-            try:
-                body = self._body()
-            except json.JSONDecodeError as exc:
-                self._json(400, {"error": f"invalid JSON: {exc}"})
-                return
-            if self.path == "/statusgo/CallRPC":
-                self._rpc(body)
-            elif self.path == "/p2p":
-                self._peer(body)
-            else:
-                self._json(404, {"error": "not found"})
+def _port(port: str) -> int:
+    """``LookupPort``: a decimal up to 65535, else a service name."""
+    if port.lstrip("+-").isdigit() or not port:
+        number = int(port) if port else 0
+        if not 0 <= number <= 65535:
+            raise ListenError(f"listen tcp: address {port}: invalid port")
+        return number
+    try:
+        return socket.getservbyname(port, "tcp")
+    except OSError as error:
+        raise ListenError(f"listen tcp: lookup tcp/{port}: unknown port") from error
 
-        def _rpc(self, body: dict[str, Any]) -> None:
-            call_id, name = body.get("id"), body.get("method")
-            params = (body.get("params") or [{}])[0]
-            method = methods.get(str(name))
-            if method is None:
-                self._json(200, {"jsonrpc": "2.0", "id": call_id,
-                                 "error": {"code": -32601, "message": f"the method {name} does "
-                                           "not exist/is not available"}})
-                return
-            try:
-                result = method(params)
-            except (RpcError, KeyError, ValueError) as exc:
-                message = f"missing parameter {exc}" if isinstance(exc, KeyError) else str(exc)
-                self._json(200, {"jsonrpc": "2.0", "id": call_id,
-                                 "error": {"code": -32000, "message": message}})
-                return
-            self._json(200, {"jsonrpc": "2.0", "id": call_id, "result": result})
 
-        def _peer(self, body: dict[str, Any]) -> None:
-            kind = body.get("type")
-            try:
-                if kind == "requestToJoin":
-                    self._json(200, node.admit(body["communityId"], body["from"]))
-                elif kind == "communityKey":
-                    node.receive_key(body["communityId"], body["key"], int(body["timestamp"]))
-                    self._json(200, {"ok": True})
-                elif kind == "indexCid":
-                    accepted = node.receive_index_cid(body["communityId"], body["cid"],
-                                                      int(body["clock"]))
-                    self._json(200, {"accepted": accepted})
-                else:
-                    self._json(400, {"error": f"unknown message type {kind!r}"})
-            except (RpcError, KeyError) as exc:
-                self._json(404, {"error": str(exc)})
+def _go_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-        def do_GET(self) -> None:
-            if self.path != "/signals":
-                self._json(404, {"error": "not found"})
-                return
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            sent = 0
-            try:
-                while True:
-                    with log.cond:
-                        log.cond.wait_for(lambda seen=sent: len(log.items) > seen, timeout=15)
-                        fresh = log.items[sent:]
-                    sent += len(fresh)
-                    for item in fresh:
-                        self.wfile.write(f"data: {go_marshal(item)}\n\n".encode())
-                    if not fresh:
-                        self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-            except OSError:
-                return
 
-    return Handler
+def listen(address: str, backend: Backend, hub: SignalHub) -> StatusBackendServer:
+    """``net.Listen("tcp", address)`` for the HTTP server, or ListenError in Go's words."""
+    host, port_text = split_host_port(address)
+    port = _port(port_text)
+    if not host:
+        family, ip = socket.AF_INET6, "::"
+    else:
+        try:
+            family, _, _, _, sockaddr = socket.getaddrinfo(
+                host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)[0]
+        except (OSError, UnicodeError) as error:
+            raise ListenError(f"listen tcp: lookup {host}: no such host") from error
+        ip = str(sockaddr[0])
+    try:
+        return StatusBackendServer((ip, port), backend, hub, family)
+    except OSError as error:
+        why = (error.strerror or str(error)).lower()
+        raise ListenError(f"listen tcp {_go_address(ip, port)}: bind: {why}") from error
+
+
+def _program() -> str:
+    """``os.Args[0]``: the command as typed (``status-backend`` under ``python -m``)."""
+    name = sys.argv[0] if sys.argv and sys.argv[0] else "status-backend"
+    return "status-backend" if Path(name).suffix == ".py" or name == "-m" else name
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="community-node", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--listen", required=True, help="host:port of the API")
-    parser.add_argument("--codex-url", required=True, help="this node's Codex REST base URL")
-    parser.add_argument("--peer", action="append", default=[],
-                        help="another community node's API URL (repeatable)")
-    parser.add_argument("--key-retry", type=float, default=3600.0,
-                        help="seconds to wait before retrying an archive that needs a key this "
-                             "node lacks (status-go: one hour)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    host, _, port = args.listen.rpartition(":")
-    log = SignalLog()
-    db = Database(args.data_dir / "status.db")
-    node = CommunityNode(db, args.data_dir / "archives", codex_url=args.codex_url,
-                         my_url=f"http://{host}:{port}", peers=args.peer,
-                         signals=Signals(log.emit), key_retry=args.key_retry)
-    server = ThreadingHTTPServer((host, int(port)), _handler(node, log))
-    server.daemon_threads = True
+    values = goflag.parse(_program(), _FLAGS, list(sys.argv[1:] if argv is None else argv))
+    hub = SignalHub()
+    backend = Backend(hub)
+    try:
+        server = listen(str(values["address"]), backend, hub)
+    except ListenError as error:
+        log_line("ERROR", "status-backend/main.go:29", "failed to start server",
+                 {"error": str(error)})
+        sys.exit(LISTEN_FAILURE_STATUS)
+    received: list[int] = []
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"community node listening on {host}:{port}", flush=True)
+
+    def interrupted(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    for signum in _SIGNAL_NAMES:
+        signal.signal(signum, interrupted)
+    host, port = server.server_address[:2]
+    log_line("INFO", "server/serve.go:42", "status-backend started",
+             {"address": _go_address(str(host), int(port)), "version": VERSION,
+              "gitCommit": _GIT_COMMIT})
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     stop.wait()
-    server.shutdown()
-    db.close()
-    sys.exit(0)
+    log_line("INFO", "server/serve.go:61", "interrupt signal received",
+             {"signal": _SIGNAL_NAMES.get(received[0], str(received[0]))})
+    try:
+        backend.shutdown()
+        hub.close_all()
+    finally:
+        sys.stderr.flush()
+        os._exit(0)

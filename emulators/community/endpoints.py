@@ -1,0 +1,63 @@
+"""The ``/statusgo/*`` endpoints status-backend registers, as ``parse-api`` generates them from
+``mobile/status.go`` (``cmd/status-backend/server/endpoints.go @ 62f7d5ab``): functions taking
+the request body, functions taking nothing, functions of another signature (answered 501), and
+the deprecated ones (``Deprecation: true``)."""
+
+from __future__ import annotations
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+WITH_REQUEST = _names("""
+InitializeApplication OpenAccounts ExtractGroupMembershipSignatures SignGroupMembership
+ValidateNodeConfig CallRPC CallPrivateRPC VerifyAccountPasswordV2 VerifyDatabasePasswordV2
+MigrateKeyStoreDirV2 CreateAccountAndLogin LoginAccount RestoreAccountAndLogin
+DeleteMultiaccountV2 DeleteImportedKeyV2 InitKeystore SignMessage HashTypedData HashTypedDataV4
+Recover SendTransactionV2 HashTransaction HashMessage StartCPUProfile WriteHeapProfile
+StartProfiling ConnectionChangeV2 AppStateChangeV2 SignHash GenerateAlias IsAlias Identicon
+EmojiHash ColorHash ColorID ValidateMnemonic ValidateMnemonicV2 DecompressPublicKey
+CompressPublicKey SerializeLegacyKey MultiformatDeserializePublicKeyV2
+ExportUnencryptedDatabaseV2 ImportUnencryptedDatabaseV2 ChangeDatabasePasswordV2
+ConvertToKeycardAccountV2 ConvertToRegularAccountV2 GetPasswordStrength GetPasswordStrengthScore
+SwitchFleetV2 GenerateImagesV2 GetConnectionStringForBeingBootstrapped
+GetConnectionStringForBootstrappingAnotherDevice InputConnectionStringForBootstrappingV2
+InputConnectionStringForBootstrappingAnotherDeviceV2
+GetConnectionStringForExportingKeypairsKeystores
+InputConnectionStringForImportingKeypairsKeystoresV2 ValidateConnectionString EncodeTransferV2
+EncodeFunctionCallV2 DecodeParameters HexToNumber NumberToHex Sha3 Utf8ToHex HexToUtf8
+CheckAddressChecksum IsAddress ToChecksumAddress DeserializeAndCompressKey
+ToggleCentralizedMetrics AddCentralizedMetric SetLogLevel SetProfileLogLevel SetLogNamespaces
+SetLogEnabled SetProfileLogEnabled SetPreLoginLogEnabled SetPreLoginLogLevel IntendedPanic
+""")
+
+WITHOUT_REQUEST = _names("""
+GetNodeConfig ResetChainData AcceptTerms Logout StopCPUProfiling StartLocalNotifications
+StopLocalNotifications ExportNodeLogs ImageServerTLSCert Fleets LocalPairingPreflightOutboundCheck
+StartSearchForLocalPairingPeers GetRandomMnemonic CentralizedMetricsInfo
+""")
+
+UNSUPPORTED = _names("""
+VerifyAccountPassword VerifyDatabasePassword MigrateKeyStoreDir Login LoginWithConfig
+SaveAccountAndLogin DeleteMultiaccount DeleteImportedKey SaveAccountAndLoginWithKeycard
+LoginWithKeycard SignTypedData SignTypedDataV4 SendTransactionWithChainID SendTransaction
+SendTransactionWithSignature ConnectionChange AppStateChange SetMobileSignalHandler
+SetSignalEventCallback MultiformatSerializePublicKey MultiformatDeserializePublicKey
+ExportUnencryptedDatabase ImportUnencryptedDatabase ChangeDatabasePassword ConvertToKeycardAccount
+ConvertToRegularAccount SwitchFleet GenerateImages InputConnectionStringForBootstrapping
+InputConnectionStringForBootstrappingAnotherDevice
+InputConnectionStringForImportingKeypairsKeystores EncodeTransfer EncodeFunctionCall
+""")
+
+DEPRECATED = _names("""
+OpenAccounts VerifyAccountPassword VerifyDatabasePassword MigrateKeyStoreDir Login
+LoginWithConfig SaveAccountAndLogin DeleteMultiaccount DeleteImportedKey
+SaveAccountAndLoginWithKeycard LoginWithKeycard SendTransaction ConnectionChange AppStateChange
+ValidateMnemonic MultiformatDeserializePublicKey ExportUnencryptedDatabase
+ImportUnencryptedDatabase ChangeDatabasePassword ConvertToKeycardAccount ConvertToRegularAccount
+SwitchFleet GenerateImages InputConnectionStringForBootstrapping
+InputConnectionStringForBootstrappingAnotherDevice
+InputConnectionStringForImportingKeypairsKeystores EncodeTransfer EncodeFunctionCall
+EncodeFunctionCallV2 DecodeParameters Utf8ToHex SetLogLevel SetLogEnabled
+""")

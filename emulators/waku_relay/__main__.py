@@ -1,0 +1,3 @@
+from emulators.waku_relay.main import main
+
+raise SystemExit(main())
