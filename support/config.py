@@ -30,12 +30,20 @@ class CodexTargetKind(Enum):
     URLS = "already running Codex nodes"
 
 
+class StatusBackendTargetKind(Enum):
+    EMULATOR = "the embedded status-backend emulator"
+    BINARY = "a status-backend binary"
+    URLS = "already running status-backends"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the suite. See README "Settings" for what each one does."""
 
     codex_binary: Path | None = None
     codex_urls: tuple[str, ...] = ()
+    status_backend_binary: Path | None = None
+    status_backend_urls: tuple[str, ...] = ()
     goverse_bin_dir: Path | None = None
     goverse_source: Path | None = None
     goverse_coverage_dir: Path | None = None
@@ -60,6 +68,22 @@ class Settings:
             return f"{kind.value} ({self.codex_binary})"
         if kind is CodexTargetKind.URLS:
             return f"{kind.value} ({', '.join(self.codex_urls)})"
+        return kind.value
+
+    @property
+    def status_backend_target(self) -> StatusBackendTargetKind:
+        if self.status_backend_urls:
+            return StatusBackendTargetKind.URLS
+        if self.status_backend_binary:
+            return StatusBackendTargetKind.BINARY
+        return StatusBackendTargetKind.EMULATOR
+
+    def describe_status_backend_target(self) -> str:
+        kind = self.status_backend_target
+        if kind is StatusBackendTargetKind.BINARY:
+            return f"{kind.value} ({self.status_backend_binary})"
+        if kind is StatusBackendTargetKind.URLS:
+            return f"{kind.value} ({', '.join(self.status_backend_urls)})"
         return kind.value
 
     def describe_goverse_target(self) -> str:
@@ -140,6 +164,8 @@ def _boolean(value: str) -> bool:
 _PARSERS: dict[str, Callable[[str], object]] = {
     "codex_binary": _executable,
     "codex_urls": _urls,
+    "status_backend_binary": _executable,
+    "status_backend_urls": _urls,
     "goverse_bin_dir": _directory_of_binaries,
     "goverse_source": _goverse_source,
     "goverse_coverage_dir": lambda value: Path(value).expanduser().resolve(),
@@ -187,6 +213,9 @@ def load_settings(
     settings = _apply(settings, defined, "-D")
     if settings.codex_binary and settings.codex_urls:
         raise SettingsError("codex_binary and codex_urls exclude each other: choose one target")
+    if settings.status_backend_binary and settings.status_backend_urls:
+        raise SettingsError("status_backend_binary and status_backend_urls exclude each other: "
+                            "choose one target")
     if settings.goverse_bin_dir and settings.goverse_source:
         raise SettingsError("goverse_bin_dir and goverse_source exclude each other: choose one")
     if settings.goverse_coverage_dir and not settings.goverse_source:

@@ -1,4 +1,5 @@
-"""A record of a scenario's HTTP exchanges, attached to the report when the scenario fails."""
+"""A record of a scenario's HTTP exchanges (and websocket frames), attached to the report when
+the scenario fails."""
 
 from __future__ import annotations
 
@@ -38,6 +39,21 @@ class Exchange:
         )
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One websocket text frame a client received (e.g. a status-backend signal)."""
+
+    received: float
+    url: str
+    text: str
+
+    def render(self) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.received))
+        excerpt = self.text[:_BODY_EXCERPT]
+        more = f" … ({len(self.text)} characters)" if len(self.text) > _BODY_EXCERPT else ""
+        return f"[{stamp}] frame from {self.url}\n  {excerpt}{more}\n"
+
+
 def _describe_body(body: object) -> str:
     if body is None:
         return "(no body)"
@@ -53,7 +69,7 @@ class HttpJournal:
     """Keeps the last ``capacity`` exchanges of every session it is attached to."""
 
     def __init__(self, capacity: int = 200) -> None:
-        self._entries: deque[Exchange] = deque(maxlen=capacity)
+        self._entries: deque[Exchange | Frame] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
     def attach(self, session: requests.Session) -> None:
@@ -79,7 +95,12 @@ class HttpJournal:
         with self._lock:
             self._entries.append(entry)
 
-    def entries(self) -> list[Exchange]:
+    def record_frame(self, url: str, text: str) -> None:
+        """Keep a websocket frame, in arrival order with the exchanges."""
+        with self._lock:
+            self._entries.append(Frame(time.time(), url, text))
+
+    def entries(self) -> list[Exchange | Frame]:
         with self._lock:
             return list(self._entries)
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
 from support import reporting
-from support.archive.community import CommunityNodes
+from support.archive.ledger import TokenLedger
+from support.archive.persons import Persons
+from support.archive.relay import WakuRelay
+from support.archive.targets import Capability, make_target
 from support.archive.world import ArchiveWorld
 from support.artifacts import RunArtifacts
 from support.chat.binaries import GoverseBinaries
 from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet
 from support.codex.world import CodexWorld
-from support.config import CodexTargetKind, load_settings
+from support.config import CodexTargetKind, Settings, StatusBackendTargetKind, load_settings
 from support.etcd import RunEtcd
 from support.http_journal import HttpJournal
 from support.processes.reaper import sweep_leftovers
@@ -38,6 +42,8 @@ def start_run(context: Context) -> None:
         context.settings.describe_codex_target()
     )
     context.environment_facts["goverse.target"] = context.settings.describe_goverse_target()
+    context.environment_facts["status-backend.target"] = \
+        context.settings.describe_status_backend_target()
     context.environment_facts["etcd"] = context.settings.describe_etcd()
     context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
     context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
@@ -89,6 +95,8 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     elif ETCD_CONTROL_TAG in scenario.effective_tags and settings.etcd_endpoint:
         reason = ("etcd_endpoint is set: this scenario restarts etcd, which only an etcd the "
                   "suite manages allows")
+    else:
+        reason = _missing_capability(settings, scenario)
     if reason is not None:
         scenario.skip(reason=reason)
         reporting.record_skip(scenario.name, reason)
@@ -106,8 +114,32 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     context.qa_disk.mkdir(parents=True)
     context.chat = ChatWorld(settings, context.etcd.endpoint, context.goverse_binaries,
                              folder / "work" / "chat", folder / "logs", shared=shared)
-    context.archive = ArchiveWorld(CommunityNodes(settings, fleet, folder / "work" / "community",
-                                                  folder / "logs"))
+    context.archive = _archive_world(settings, context.journal, folder, scenario)
+
+
+def _missing_capability(settings: Settings, scenario: Scenario) -> str | None:
+    """Why the scenario cannot run on this status-backend target, if it cannot."""
+    if settings.status_backend_target is StatusBackendTargetKind.EMULATOR:
+        return None
+    for capability in Capability:
+        if capability.tag in scenario.effective_tags:
+            return (f"the status-backend target is "
+                    f"{settings.describe_status_backend_target()}, but this scenario needs "
+                    f"@{capability.tag}: {capability.what}, which only the embedded emulator "
+                    f"offers ({capability.why})")
+    return None
+
+
+def _archive_world(settings: Settings, journal: HttpJournal, folder: Path,
+                   scenario: Scenario) -> ArchiveWorld:
+    """The archive scenario's people, started on first mention (nothing runs before)."""
+    work, logs = folder / "work" / "community", folder / "logs"
+    ledger = TokenLedger(work / "chain" / "token-ledger.json")
+    target = make_target(settings, work / "backends", logs, ledger.path)
+    persons = Persons(settings, target, WakuRelay(settings, work / "relay", logs), journal,
+                      work / "people")
+    return ArchiveWorld(settings, persons, ledger, target.capabilities,
+                        frozenset(scenario.effective_tags))
 
 
 def finish_scenario(context: Context, scenario: Scenario) -> None:
@@ -121,8 +153,8 @@ def finish_scenario(context: Context, scenario: Scenario) -> None:
     fleet = context.codex.fleet
     failed = scenario.status.name in ("failed", "error", "hook_error")
     share = not failed and context.etcd.restarts == context.etcd_restarts
-    logs = context.archive.nodes.log_files()
-    context.archive.nodes.close()
+    logs = context.archive.log_files()
+    context.archive.close()
     logs += fleet.log_files()
     _note_codex_version(context, fleet)
     fleet.close(share=share)

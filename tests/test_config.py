@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from support.config import CodexTargetKind, SettingsError, load_settings
+from support.config import (
+    CodexTargetKind,
+    SettingsError,
+    StatusBackendTargetKind,
+    load_settings,
+)
 
 
 def test_defaults_target_the_emulator() -> None:
@@ -37,6 +42,9 @@ def test_plugin_keys_are_left_alone() -> None:
     ({"keep_logs": "maybe"}, "bad value 'maybe' for keep_logs"),
     ({"codex_urls": "localhost:8080"}, "is not an http://host:port URL"),
     ({"codex_binary": "/no/such/codex"}, "no such file"),
+    ({"status_backend_binary": "/no/such/status-backend"}, "no such file"),
+    ({"status_backend_urls": "ws://127.0.0.1:12345"}, "is not an http://host:port URL"),
+    ({"status_backend_urls": "http://127.0.0.1"}, "is not an http://host:port URL"),
 ])
 def test_bad_settings_are_named(userdata: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -64,3 +72,35 @@ def test_urls_are_split_and_normalised() -> None:
                              environ={})
     assert settings.codex_urls == ("http://127.0.0.1:8001", "http://127.0.0.1:8002")
     assert settings.codex_target is CodexTargetKind.URLS
+
+
+def test_status_backend_defaults_to_the_emulator() -> None:
+    settings = load_settings({}, environ={})
+    assert settings.status_backend_target is StatusBackendTargetKind.EMULATOR
+    assert settings.describe_status_backend_target() == "the embedded status-backend emulator"
+
+
+def test_status_backend_binary_must_be_executable(tmp_path: Path) -> None:
+    binary = tmp_path / "status-backend"
+    binary.write_text("#!/bin/sh\n")
+    with pytest.raises(SettingsError, match=r"bad value .* for status_backend_binary .*not "
+                                            r"executable"):
+        load_settings({"status_backend_binary": str(binary)}, environ={})
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    settings = load_settings({"status_backend_binary": str(binary)}, environ={})
+    assert settings.status_backend_target is StatusBackendTargetKind.BINARY
+    assert str(binary) in settings.describe_status_backend_target()
+
+
+def test_status_backend_urls_are_split_and_normalised() -> None:
+    environ = {"ACCEPTANCE_STATUS_BACKEND_URLS": "http://127.0.0.1:12345/, http://127.0.0.1:12346"}
+    settings = load_settings({}, environ=environ)
+    assert settings.status_backend_urls == ("http://127.0.0.1:12345", "http://127.0.0.1:12346")
+    assert settings.status_backend_target is StatusBackendTargetKind.URLS
+
+
+def test_status_backend_binary_and_urls_exclude_each_other() -> None:
+    with pytest.raises(SettingsError, match="status_backend_binary and status_backend_urls "
+                                            "exclude each other"):
+        load_settings({"status_backend_binary": "/bin/sh",
+                       "status_backend_urls": "http://127.0.0.1:12345"}, environ={})

@@ -1,4 +1,4 @@
-@archive @allure.label.epic:Community_archives @allure.label.story:Archive_creation_and_import
+@archive @needs_explicit_archive_window @allure.label.epic:Community_archives @allure.label.story:Archive_creation_and_import
 Feature: A community's history is archived on Codex and imported by its members
   As a member who joins a Status community
   I want the messages sent before I joined to reach me through history archives
@@ -7,13 +7,14 @@ Feature: A community's history is archived on Codex and imported by its members
   The owner packs the stored messages of its channels into archives, one per time window,
   uploads every archive and then an index of them to its Codex node, and tells the members
   where the index is. Each member fetches the index and the archives it lacks through its own
-  Codex node and imports the messages. All times are on one day (UTC).
+  Codex node and imports the messages. All times are on one day (UTC): these messages are from
+  the past, so they reach members only through archives.
 
   Background:
     Given Alice owns the community "Builders" with a #general channel
     And Bob has joined "Builders"
 
-  @critical
+  @critical @needs_storage_access
   Scenario: One message, one archive, imported by a member
     Given Alice says "hello" in #general at 10:00
     When Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
@@ -37,6 +38,7 @@ Feature: A community's history is archived on Codex and imported by its members
       | a message exactly on a window edge          | 10:00    | 10:02    | 10:00      | 10:04      | 2      | 2     |
       | sub-second bounds truncated to whole seconds | 10:00:00 | 10:00:59 | 09:59:59.9 | 10:01:00.7 | 1      | 2     |
 
+  @needs_storage_access
   Scenario: Windows are cut at whole seconds and the last one is shorter
     Given Alice says "first" in #general at 10:00:30
     And Alice says "second" in #general at 10:05

@@ -1,9 +1,13 @@
-@archive @allure.label.epic:Community_archives @allure.label.story:Channels_and_keys
+@archive @needs_explicit_archive_window @allure.label.epic:Community_archives @allure.label.story:Channels_and_keys
 Feature: Archives hold only what was asked for, and only key holders can open them
   As the owner of a Status community
   I want archives to cover the channels I choose, encrypted when my community is private
   So that history reaches exactly the members entitled to it
 
+  A private community lets in the holders of its token; holding the token is what gives a
+  member the community's key.
+
+  @needs_storage_access
   Scenario: Messages on other channels are not archived
     Given Alice owns the community "Builders" with the channels #general and #random
     And Bob has joined "Builders"
@@ -18,7 +22,7 @@ Feature: Archives hold only what was asked for, and only key holders can open th
     Then Bob sees "on topic" in #general after importing within 20 seconds
     And Bob does not see "off topic" in #random
 
-  @critical
+  @critical @needs_emulated_chain
   Scenario: A member holding the key imports an encrypted community's archive
     Given Alice owns the encrypted community "Vault" with a #general channel
     And Bob has joined "Vault" and holds the community key
@@ -28,6 +32,7 @@ Feature: Archives hold only what was asked for, and only key holders can open th
     When Alice publishes the archive index of "Vault"
     Then Bob sees "secret plans" in #general after importing within 20 seconds
 
+  @needs_emulated_chain
   Scenario: A member without the key imports once the key arrives
     Given Alice owns the encrypted community "Vault" with a #general channel
     And Bob has joined "Vault"
@@ -36,4 +41,5 @@ Feature: Archives hold only what was asked for, and only key holders can open th
     When Alice publishes the archive index of "Vault"
     Then for 3 seconds Bob imports no archive of "Vault"
     When Alice gives Bob the key of "Vault"
+    And Alice publishes the archive index of "Vault" again
     Then Bob sees "secret plans" in #general after importing within 20 seconds

@@ -1,21 +1,42 @@
-"""What an archive scenario remembers: communities, channels, the archives just created, and how
-to read them back from Codex with the suite's own codec."""
+"""What an archive scenario remembers and does: its people, communities and channels, the
+archives just created, and how to read an owner's archives back from their storage node with the
+suite's own codec. Steps call this; it calls the persons' status-backends."""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import hashlib
 import re
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from support.archive.community import CommunityClient, CommunityNodes
+import psutil
+from google.protobuf.message import DecodeError
+
+from support.archive.ledger import TokenLedger
+from support.archive.persons import Person, Persons
+from support.archive.targets import Capability
 from support.codex.client import CodexClient
+from support.config import Settings
+from support.processes.launcher import ProcessLog
+from support.waiting import eventually
 from wire import archive_codec as codec
 from wire.pb.communities import communities_pb2 as pb
 
 # Scenario clock times ("10:00", "09:59:30.5") are on this day (UTC).
 SCENARIO_DAY = datetime(2026, 1, 15, tzinfo=UTC)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?$")
+GENERAL = "#general"  # the channel status-go creates with every community
+CHAIN_ID = "31337"  # the emulated chain's ID (status-go's tests use Anvil's)
+PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".download")
+
+CREATED = "community.historyArchivesCreated"
+NONE_CREATED = "community.noHistoryArchivesCreated"
+DOWNLOADED = "community.historyArchiveDownloaded"
+IMPORTING = "community.importingHistoryArchiveMessages"
+FINISHED = "community.downloadingHistoryArchivesFinished"
 
 
 def at(clock: str) -> float:
@@ -32,30 +53,55 @@ def clock_of(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime("%H:%M:%S")
 
 
+def iso(unix: float) -> str:
+    """ISO-8601 with fractions, as status-go's test client sends dates."""
+    return datetime.fromtimestamp(unix, UTC).isoformat()
+
+
 @dataclass(frozen=True)
 class ArchiveView:
-    """One archive as the index and its bytes describe it."""
+    """One archive as the owner's index and its bytes describe it."""
 
     archive_id: str
     start: int
     end: int
     messages: int
     cid: str
-    texts: tuple[str, ...] = ()
+
+
+@dataclass
+class Community:
+    name: str
+    id: str
+    owner: str
+    encrypted: bool
+    token: str = ""  # the symbol that lets a member in (encrypted communities)
+    channels: dict[str, str] = field(default_factory=dict)  # "#general" → chat id
 
 
 @dataclass
 class ArchiveWorld:
-    nodes: CommunityNodes
-    communities: dict[str, str] = field(default_factory=dict)  # name → id
-    owners: dict[str, str] = field(default_factory=dict)  # community name → person
-    channels: dict[str, str] = field(default_factory=dict)  # "#general" → chat id
-    created: list[str] = field(default_factory=list)
+    settings: Settings
+    persons: Persons
+    ledger: TokenLedger
+    capabilities: frozenset[Capability]  # what the target offers
+    tags: frozenset[str]  # the scenario's effective tags
+    communities: dict[str, Community] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)  # "#general" → the latest such chat
+    created: list[str] = field(default_factory=list)  # archive IDs of the last explicit run
+    sent_at: dict[str, float] = field(default_factory=dict)  # text → Unix seconds (the past)
+    archive_marks: dict[str, int] = field(default_factory=dict)  # community → owner's mark
+    said_marks: dict[str, int] = field(default_factory=dict)  # community → owner's mark
+    publish_marks: dict[str, dict[str, int]] = field(default_factory=dict)  # → person → mark
+    created_at: dict[str, float] = field(default_factory=dict)  # community → request sent (Unix)
+    archive_intervals: dict[str, int] = field(default_factory=dict)  # person → seconds
+    paused: list[psutil.Process] = field(default_factory=list)  # storage nodes held by SIGSTOP
 
-    def client(self, person: str) -> CommunityClient:
-        return self.nodes.person(person).client
+    # --- who and what ---------------------------------------------------------------------------
+    def person(self, name: str) -> Person:
+        return self.persons.get(name)
 
-    def community_of(self, name: str) -> str:
+    def community(self, name: str) -> Community:
         if name not in self.communities:
             raise AssertionError(f"no community named {name!r} in this scenario")
         return self.communities[name]
@@ -65,30 +111,229 @@ class ArchiveWorld:
             raise AssertionError(f"no channel {name} in this scenario")
         return self.channels[name]
 
-    def member_files(self, person: str, community: str) -> list[str]:
-        """The files a member's node keeps for a community's archives (index downloads)."""
-        folder = self.nodes.work_dir / person / "archives" / self.community_of(community)
-        return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    def community_of_chat(self, chat_id: str) -> Community:
+        return next(c for c in self.communities.values() if chat_id in c.channels.values())
 
-    def codex_of(self, person: str) -> CodexClient:
-        return self.nodes.fleet.node(self.nodes.person(person).codex_node).client
+    def require(self, capability: Capability, action: str) -> None:
+        """Fail clearly when a step needs what the scenario did not declare (or the target
+        cannot do)."""
+        if capability.tag not in self.tags:
+            raise AssertionError(f"{action} needs @{capability.tag} ({capability.what}); "
+                                 f"tag the scenario with it")
+        if capability not in self.capabilities:
+            raise AssertionError(f"{action} needs @{capability.tag}, which this status-backend "
+                                 f"target does not offer")
 
-    def archives(self, owner: str, community: str) -> list[ArchiveView]:
-        """The owner's published index, read back from Codex and decoded with the suite's own
-        codec; every archive ID is recomputed from its entry."""
-        info = self.client(owner).call("wakuext_archiveInfo",
-                                       communityId=self.community_of(community))
-        index_cid = info["last_index_cid"]
-        if not index_cid:
-            return []
-        codex = self.codex_of(owner)
-        index = codec.decode_codex_index(codex.download_bytes(index_cid))
+    def within(self, seconds: float) -> float:
+        return self.settings.timeout(seconds)
+
+    # --- communities ----------------------------------------------------------------------------
+    def create_community(self, owner: str, name: str, channels: Iterable[str],
+                         encrypted: bool) -> Community:
+        wakuext = self.person(owner).wakuext
+        sent = time.time()  # the owner's archive loop starts after this, never before
+        created = wakuext.create_community(name, f"{name}, a community of the acceptance suite")
+        self.created_at[name] = sent
+        community = Community(name, created.community_id, owner, encrypted,
+                              channels={GENERAL: created.general_chat_id})
+        if encrypted:
+            community.token = re.sub(r"[^A-Z0-9]", "", name.upper()) or "KEY"
+            wakuext.create_become_member_permission(community.id, self._criterion(community))
+        for channel in channels:
+            if channel != GENERAL:
+                community.channels[channel] = wakuext.create_community_chat(community.id,
+                                                                            channel[1:])
+        self.communities[name] = community
+        self.channels.update(community.channels)
+        return community
+
+    @staticmethod
+    def _criterion(community: Community) -> dict[str, object]:
+        """One ERC-20 criterion: hold 1 of the community's own token (protobuf.TokenCriteria
+        JSON names)."""
+        contract = "0x" + hashlib.sha256(community.token.encode()).hexdigest()[:40]
+        return {"type": 1, "symbol": community.token, "name": f"{community.name} key",
+                "contract_addresses": {CHAIN_ID: contract}, "amount": "1",
+                "amountInWei": "1000000000000000000", "decimals": 18}
+
+    def join(self, member: str, name: str) -> None:
+        """Fetch the community, ask to join (revealing the member's address) and wait until the
+        member's node says it is joined (auto-accept communities)."""
+        community = self.community(name)
+        person = self.person(member)
+
+        def known() -> None:
+            assert person.wakuext.fetch_community(community.id), \
+                f"{member}'s node does not know {name!r} yet"
+
+        eventually(known, self.within(30), interval=0.2)
+        person.wakuext.request_to_join(community.id, person.address)
+
+        def joined() -> None:
+            found = person.wakuext.fetch_community(community.id) or {}
+            assert found.get("joined") or found.get("isMember"), \
+                f"{member} has asked to join {name!r} but is not a member yet"
+
+        eventually(joined, self.within(30), interval=0.2)
+
+    def grant_token(self, member: str, name: str) -> None:
+        """The emulated chain: the member's revealed address now holds the community's token."""
+        self.require(Capability.EMULATED_CHAIN, f"giving {member} the token of {name!r}")
+        self.ledger.grant(self.person(member).address, self.community(name).token)
+
+    def reevaluate(self, name: str) -> None:
+        community = self.community(name)
+        self.person(community.owner).wakuext.reevaluate_members_permissions(community.id)
+
+    # --- messages -------------------------------------------------------------------------------
+    def say(self, author: str, text: str, channel: str) -> None:
+        """A message sent now, over the relay, to whoever is online."""
+        chat = self.channel(channel)
+        person = self.person(author)
+        self.said_marks[self.community_of_chat(chat).name] = person.signals.mark()
+        person.wakuext.send_chat_message(chat, text)
+
+    def said_in_the_past(self, author: str, text: str, channel: str, unix: float) -> None:
+        """A message from the past: stored as the author's node would have stored it then."""
+        self.require(Capability.EXPLICIT_ARCHIVE_WINDOW, f"sending {text[:20]!r} in the past")
+        self.person(author).wakuext.send_chat_message(self.channel(channel), text,
+                                                      timestamp_ms=round(unix * 1000))
+        self.sent_at[text] = unix
+
+    def texts(self, member: str, channel: str) -> list[str]:
+        return self.person(member).wakuext.chat_texts(self.channel(channel))
+
+    # --- archives -------------------------------------------------------------------------------
+    def archive_window(self, owner: str, channels: list[str], start: float, end: float,
+                       partition: int) -> None:
+        self.require(Capability.EXPLICIT_ARCHIVE_WINDOW, "archiving a chosen time window")
+        chat_ids = [self.channel(c) for c in channels]
+        community = self.community_of_chat(chat_ids[0])
+        person = self.person(owner)
+        topics = [codec.topic_text(codec.chat_topic(chat)) for chat in chat_ids]
+        self.archive_marks[community.name] = person.signals.mark()
+        self.created = person.wakuext.create_history_archive_from_db(
+            community.id, topics, start_iso=iso(start), end_iso=iso(end),
+            partition_seconds=partition, encrypted=community.encrypted)
+
+    def publish(self, owner: str, name: str) -> None:
+        """Announce the owner's last archive index now (status-go does it on every tick)."""
+        self.require(Capability.EXPLICIT_ARCHIVE_WINDOW, "announcing the archive index")
+        community = self.community(name)
+        self.publish_marks[name] = {p.name: p.signals.mark() for p in self.persons.started()}
+        self.person(owner).wakuext.dispatch_archive_link(community.id)
+
+    def since_publish(self, member: str, name: str) -> int:
+        return self.publish_marks.get(name, {}).get(member, 0)
+
+    def imported_ids(self, member: str, name: str) -> tuple[list[str], list[str]]:
+        """(downloaded, of which imported) archive IDs of a member."""
+        wakuext = self.person(member).wakuext
+        community_id = self.community(name).id
+        downloaded = wakuext.downloaded_archive_ids(community_id)
+        pending = set(wakuext.archive_ids_to_import(community_id))
+        return downloaded, [i for i in downloaded if i not in pending]
+
+    def storage_of(self, person: str) -> CodexClient:
+        self.require(Capability.STORAGE_ACCESS, f"reading {person}'s storage node")
+        storage = self.person(person).storage
+        assert storage is not None, f"{person}'s storage node has no API the suite can reach"
+        return storage
+
+    def archives(self, owner: str, name: str) -> list[ArchiveView]:
+        """The owner's newest archive index, found on their storage node and decoded with the
+        suite's own codec; every archive ID is recomputed from its entry."""
+        community = self.community(name)
+        if community.encrypted:
+            raise AssertionError(f"the archives of {name!r} are encrypted; the suite reads only "
+                                 f"plain ones")
+        storage = self.storage_of(owner)
+        indexes = [index for index in (_as_index(storage.download_bytes(item.cid))
+                                       for item in storage.list_data()) if index]
+        wanted = set(self.created)
+        matching = [index for index in indexes if wanted <= set(index.archives)]
+        if not matching:
+            raise AssertionError(f"{owner}'s storage node holds no archive index of {name!r} "
+                                 f"with the archives just created ({len(indexes)} other "
+                                 f"index(es))")
+        index = max(matching, key=lambda found: len(found.archives))
         views = []
         for archive_id, entry in index.archives.items():
-            assert codec.codex_archive_id(entry.metadata, entry.cid) == archive_id, archive_id
-            archive = pb.WakuMessageArchive()
-            archive.ParseFromString(codex.download_bytes(entry.cid))
-            texts = tuple(json.loads(m.payload).get("text", "") for m in archive.messages)
+            archive = codec.decode_archive(storage.download_bytes(entry.cid))
             views.append(ArchiveView(archive_id, getattr(entry.metadata, "from"),
-                                     entry.metadata.to, len(archive.messages), entry.cid, texts))
+                                     entry.metadata.to, len(archive.messages), entry.cid))
         return sorted(views, key=lambda view: (view.start, view.archive_id))
+
+    # --- the periodic loop ------------------------------------------------------------------------
+    def set_archive_interval(self, owner: str, seconds: int) -> None:
+        answer = self.person(owner).wakuext.update_message_archive_interval(seconds)
+        assert answer == seconds, f"{owner}'s node now archives every {answer} s, not {seconds} s"
+        self.archive_intervals[owner] = seconds
+
+    def first_archive_delay(self, name: str) -> float:
+        """Seconds from asking for the community to the owner's first archive signal."""
+        community = self.community(name)
+        first = next((s for s in self.person(community.owner).signals.since()
+                      if s.type == CREATED and s.about(community.id)), None)
+        assert first is not None, f"{community.owner}'s node has not archived {name!r} yet"
+        return first.arrived - self.created_at[name]
+
+    # --- faults ---------------------------------------------------------------------------------
+    def pause_storage(self, person: str) -> None:
+        """Freeze the person's storage node (SIGSTOP): it keeps its sockets but answers nothing,
+        as a hung holder does."""
+        self.require(Capability.STORAGE_ACCESS, f"pausing {person}'s storage node")
+        process = self.person(person).backend.storage_process()
+        process.suspend()
+        self.paused.append(process)
+
+    def resume_storage(self, person: str) -> None:
+        self.require(Capability.STORAGE_ACCESS, f"resuming {person}'s storage node")
+        process = self.person(person).backend.storage_process()
+        process.resume()
+        self.paused = [p for p in self.paused if p.pid != process.pid]
+
+    def wait_until_fetching(self, member: str, name: str) -> None:
+        """Until the member's node has a request to its storage node in flight (the history is
+        on its way)."""
+        self.require(Capability.STORAGE_ACCESS, f"watching {member}'s storage node")
+        backend = self.person(member).backend
+
+        def fetching() -> None:
+            assert backend.storage_requests_in_flight() > 0, (
+                f"{member}'s node is not fetching the history of {name!r}: it has no request "
+                f"open to its storage node")
+
+        eventually(fetching, self.within(10), interval=0.05)
+
+    def partial_files(self, member: str) -> list[str]:
+        """Files of the member's node that a download left half-written."""
+        self.require(Capability.STORAGE_ACCESS, f"looking into {member}'s files")
+        root = self.person(member).data_dir
+        return sorted(str(path.relative_to(root)) for path in root.rglob("*")
+                      if path.is_file() and path.name.endswith(PARTIAL_SUFFIXES))
+
+    # --- teardown -------------------------------------------------------------------------------
+    def log_files(self) -> list[ProcessLog]:
+        return self.persons.log_files()
+
+    def close(self) -> None:
+        for process in self.paused:  # a frozen process would sit out its SIGTERM
+            with contextlib.suppress(psutil.Error):
+                process.resume()
+        self.paused.clear()
+        self.persons.close()
+
+
+def _as_index(data: bytes) -> pb.CodexWakuMessageArchiveIndex | None:
+    """The bytes as an archive index, if they are one (every entry's ID checks out)."""
+    try:
+        index = codec.decode_codex_index(data)
+    except DecodeError:
+        return None
+    if not index.archives:
+        return None
+    for archive_id, entry in index.archives.items():
+        if not entry.cid or codec.codex_archive_id(entry.metadata, entry.cid) != archive_id:
+            return None
+    return index

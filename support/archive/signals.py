@@ -1,0 +1,182 @@
+"""A person's signals: the websocket ``/signals`` of their status-backend (contract §1.4, §4).
+
+status-backend keeps no backlog, so the listener connects before ``InitializeApplication`` and
+reconnects by itself if the connection drops. Waits work as status-go's ``expect_signal``: a
+predicate over the frames received, from the first (``start="beginning"``) or from an index
+(``start=<mark()>``) on; on timeout the message says which signals did arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import websocket
+
+from support.http_journal import HttpJournal
+
+_RECONNECT_AFTER = 0.5  # seconds between reconnection attempts
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One frame: ``{"type": …, "event": …}``."""
+
+    type: str
+    event: Any
+    arrived: float
+
+    def about(self, community_id: str) -> bool:
+        return isinstance(self.event, dict) and self.event.get("communityId") == community_id
+
+
+Start = Literal["beginning"] | int
+
+
+class SignalListener:
+    """Receives every signal of one status-backend; ``owner`` names whose node it is."""
+
+    def __init__(self, url: str, owner: str, journal: HttpJournal | None) -> None:
+        self.url = url
+        self.owner = owner
+        self._journal = journal
+        self._cond = threading.Condition()
+        self._signals: list[Signal] = []
+        self._open = False
+        self._closing = False
+        self._app: websocket.WebSocketApp | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- connection -----------------------------------------------------------------------------
+    def connect(self, within: float) -> None:
+        """Start listening (once) and wait until the websocket is open."""
+        if self._thread is None:
+            self._app = websocket.WebSocketApp(self.url, on_open=self._on_open,
+                                               on_message=self._on_message,
+                                               on_close=self._on_close, on_error=self._on_error)
+            self._thread = threading.Thread(target=self._run, name=f"signals of {self.owner}",
+                                            daemon=True)
+            self._thread.start()
+        self.ensure_connected(within)
+
+    def ensure_connected(self, within: float) -> None:
+        """Wait until the websocket is open (e.g. before a login, whose outcome is a signal)."""
+        deadline = time.monotonic() + within
+        with self._cond:
+            while not self._open:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{self.owner}'s node did not accept a signals "
+                                         f"connection at {self.url} within {within:.0f} s")
+                self._cond.wait(remaining)
+
+    def _run(self) -> None:
+        assert self._app is not None
+        while not self._closing:
+            self._app.run_forever(skip_utf8_validation=False)
+            if self._closing:
+                return
+            with self._cond:
+                self._cond.wait(_RECONNECT_AFTER)
+
+    def _on_open(self, _app: websocket.WebSocketApp) -> None:
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def _on_close(self, _app: websocket.WebSocketApp, *_args: object) -> None:
+        with self._cond:
+            self._open = False
+            self._cond.notify_all()
+
+    def _on_error(self, _app: websocket.WebSocketApp, _error: Exception) -> None:
+        with self._cond:
+            self._open = False
+            self._cond.notify_all()
+
+    def _on_message(self, _app: websocket.WebSocketApp, text: str) -> None:
+        if self._journal is not None:
+            self._journal.record_frame(self.url, text)
+        try:
+            frame = json.loads(text)
+        except json.JSONDecodeError:
+            frame = {"type": "(not JSON)", "event": text}
+        if not isinstance(frame, dict):
+            frame = {"type": "(not an object)", "event": frame}
+        signal = Signal(str(frame.get("type")), frame.get("event"), time.time())
+        with self._cond:
+            self._signals.append(signal)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self._closing = True
+        if self._app is not None:
+            self._app.close()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- what arrived ---------------------------------------------------------------------------
+    def mark(self) -> int:
+        """An index: pass it as ``start`` to consider only signals arriving after now."""
+        with self._cond:
+            return len(self._signals)
+
+    def since(self, start: Start = "beginning") -> list[Signal]:
+        with self._cond:
+            return list(self._signals[0 if start == "beginning" else start:])
+
+    def seen(self, start: Start = "beginning") -> str:
+        """What arrived, for failure messages: ``node.login, messages.new ×3, …``."""
+        counts = Counter(signal.type for signal in self.since(start))
+        if not counts:
+            return "no signal at all"
+        return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
+
+    def wait_for(self, signal_type: str, within: float, *, start: Start = "beginning",
+                 matches: Callable[[Signal], bool] = lambda _: True, count: int = 1,
+                 expected: str = "") -> list[Signal]:
+        """The first ``count`` signals of ``signal_type`` (from ``start`` on) that match;
+        ``expected`` says in the domain's words what was waited for."""
+        deadline = time.monotonic() + within
+        first = 0 if start == "beginning" else start
+        with self._cond:
+            while True:
+                found = [s for s in self._signals[first:]
+                         if s.type == signal_type and matches(s)]
+                if len(found) >= count:
+                    return found[:count]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+        what = expected or f"{count} {signal_type} signal(s)"
+        got = f"{len(found)} of {count} so far; " if count > 1 else ""
+        raise AssertionError(f"{self.owner}'s node did not report {what} within {within:g} s "
+                             f"({got}it sent {self.seen(first)})")
+
+    def stays_without(self, signal_type: str, within: float, *, start: Start = "beginning",
+                      matches: Callable[[Signal], bool] = lambda _: True,
+                      unexpected: str = "") -> None:
+        """Observe for ``within`` seconds that no matching signal arrives (fails at once if one
+        does)."""
+        deadline = time.monotonic() + within
+        first = 0 if start == "beginning" else start
+        with self._cond:
+            while True:
+                found = [s for s in self._signals[first:]
+                         if s.type == signal_type and matches(s)]
+                if found:
+                    what = unexpected or f"a {signal_type} signal"
+                    raise AssertionError(f"{self.owner}'s node reported {what} "
+                                         f"({signal_type}: {json.dumps(found[0].event)[:300]})")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._cond.wait(remaining)

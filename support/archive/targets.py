@@ -1,0 +1,261 @@
+"""Where a person's status-backend comes from: one class per kind of target.
+
+- ``EmulatorTarget`` (default): ``python -m emulators.community --address 127.0.0.1:<port>``,
+  with the emulator's knobs in its environment (backdating, a 1 s hash-ratchet retry, the token
+  ledger, a known storage API port, the Codex command).
+- ``BinaryTarget`` (``status_backend_binary``): the same command line, plain environment.
+- ``RunningTarget`` (``status_backend_urls``): persons map to the running backends in order.
+
+Each owns its command line, environment, readiness (``/health`` within a scaled deadline), stop
+(the launcher's SIGTERM-then-SIGKILL of the whole tree), logs and the capabilities it offers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import psutil
+import requests
+
+from support.config import Settings, StatusBackendTargetKind
+from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
+from support.processes.ports import PortReservation, reserve_port
+from support.processes.readiness import NotReadyError, ProcessOutput
+from support.waiting import eventually
+
+READY_WITHIN = 30.0
+STOP_GRACE = 10.0
+STORAGE_LOG = "logos-storage.log"  # the emulator's storage node log, in the account's folder
+
+
+class Capability(Enum):
+    """What only some targets offer; scenarios needing one carry its tag."""
+
+    EXPLICIT_ARCHIVE_WINDOW = (
+        "needs_explicit_archive_window",
+        "archives of a chosen time window, the index announced on demand and messages from the "
+        "past (createHistoryArchiveFromDB, dispatchArchiveLink, a backdated sendChatMessage)",
+        "status-go offers them only to its Go tests, not through status-backend")
+    STORAGE_ACCESS = (
+        "needs_storage_access",
+        "direct access to a person's storage node (its REST API and files)",
+        "status-go runs the storage node in-process, without an API of its own")
+    EMULATED_CHAIN = (
+        "needs_emulated_chain",
+        "community tokens for members",
+        "a real status-backend needs a chain with the token deployed, the emulator reads "
+        "balances from the suite's token ledger")
+
+    @property
+    def tag(self) -> str:
+        return self.value[0]
+
+    @property
+    def what(self) -> str:
+        return self.value[1]
+
+    @property
+    def why(self) -> str:
+        """Why only the embedded emulator offers it."""
+        return self.value[2]
+
+
+# Environment of the emulator (a real status-backend ignores these); names as in the emulator.
+ENV_BACKDATING = "STATUS_EMULATOR_BACKDATING"
+ENV_RATCHET_RETRY = "STATUS_EMULATOR_RATCHET_RETRY"
+ENV_TOKEN_LEDGER = "STATUS_EMULATOR_TOKEN_LEDGER"
+ENV_STORAGE_API_PORT = "STATUS_EMULATOR_STORAGE_API_PORT"
+ENV_CODEX_COMMAND = "STATUS_EMULATOR_CODEX_COMMAND"
+
+
+@dataclass(frozen=True)
+class Health:
+    """Ready when ``/health`` answers 200 with JSON (asked as status-go's client asks it)."""
+
+    url: str
+    timeout: float = 2.0
+
+    def describe(self) -> str:
+        return f"{self.url} answers"
+
+    def check(self, output: ProcessOutput) -> None:
+        self.ask()
+
+    def ask(self) -> None:
+        try:
+            response = requests.post(self.url, json=[], timeout=self.timeout)
+            response.raise_for_status()
+            response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise NotReadyError(f"{self.url}: {exc.__class__.__name__}") from exc
+
+
+@dataclass
+class Backend:
+    """One person's status-backend: where it answers, and what the suite must release."""
+
+    owner: str
+    url: str
+    process: ManagedProcess | None = None
+    reservations: list[PortReservation] = field(default_factory=list)
+    storage_port: int | None = None  # the storage node's REST port, when the suite chose it
+
+    @property
+    def storage_url(self) -> str | None:
+        return None if self.storage_port is None else f"http://127.0.0.1:{self.storage_port}"
+
+    def logs(self, data_dir: Path) -> list[ProcessLog]:
+        found = [] if self.process is None else [ProcessLog(self.process.name,
+                                                            self.process.log_path)]
+        found += [ProcessLog(f"storage node of {self.owner} ({path.parent.name})", path)
+                  for path in sorted(data_dir.rglob(STORAGE_LOG))]
+        return found
+
+    def storage_process(self) -> psutil.Process:
+        """The storage node the backend started for this person (its REST port is the one the
+        suite chose)."""
+        if self.process is None or self.storage_port is None:
+            raise AssertionError(f"{self.owner}'s storage node is not a process the suite knows")
+        flag = f"--api-port={self.storage_port}"
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if flag in child.cmdline():
+                    return child
+        raise AssertionError(f"{self.owner}'s storage node is not running")
+
+    def storage_requests_in_flight(self) -> int:
+        """How many requests the backend has open to its storage node's REST API right now (its
+        storage client opens one connection per request)."""
+        if self.process is None or self.storage_port is None:
+            raise AssertionError(f"{self.owner}'s storage node is not a process the suite knows")
+        connections = psutil.Process(self.process.pid).net_connections(kind="tcp")
+        return sum(1 for c in connections if c.raddr and c.raddr.port == self.storage_port
+                   and c.status == psutil.CONN_ESTABLISHED)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+        for reservation in self.reservations:
+            reservation.release()
+        self.reservations.clear()
+
+
+class _StartedTarget:
+    """What the emulator and a binary share: the suite starts one backend per person."""
+
+    kind: StatusBackendTargetKind
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __init__(self, settings: Settings, work_dir: Path, log_dir: Path) -> None:
+        self.settings = settings
+        self.work_dir = work_dir
+        self.log_dir = log_dir
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self, backend: Backend) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("STATUS_EMULATOR_")}
+
+    def start(self, person: str) -> Backend:
+        port = reserve_port()
+        backend = Backend(person, f"http://127.0.0.1:{port.port}", reservations=[port])
+        env = self.environment(backend)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        backend.process = ManagedProcess(ProcessSpec(
+            name=f"status-backend of {person}",
+            argv=[*self.command(), "--address", f"127.0.0.1:{port.port}"],
+            cwd=self.work_dir, env=env,
+            log_path=self.log_dir / f"status-backend-{person}.log",
+            readiness=Health(backend.url + "/health", self.settings.timeout(2)),
+            ready_within=self.settings.timeout(READY_WITHIN),
+            stop_grace=self.settings.timeout(STOP_GRACE),
+        ))
+        try:
+            backend.process.start()
+        except Exception:
+            backend.stop()
+            raise
+        return backend
+
+
+class EmulatorTarget(_StartedTarget):
+    kind = StatusBackendTargetKind.EMULATOR
+    capabilities = frozenset(Capability)
+
+    def __init__(self, settings: Settings, work_dir: Path, log_dir: Path,
+                 token_ledger: Path) -> None:
+        super().__init__(settings, work_dir, log_dir)
+        self.token_ledger = token_ledger
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "emulators.community"]
+
+    def environment(self, backend: Backend) -> dict[str, str]:
+        storage = reserve_port()
+        backend.reservations.append(storage)
+        backend.storage_port = storage.port
+        env = super().environment(backend)
+        env.update({ENV_BACKDATING: "1", ENV_RATCHET_RETRY: "1",
+                    ENV_TOKEN_LEDGER: str(self.token_ledger),
+                    ENV_STORAGE_API_PORT: str(storage.port)})
+        if self.settings.codex_binary is not None:
+            env[ENV_CODEX_COMMAND] = json.dumps([str(self.settings.codex_binary)])
+        return env
+
+
+class BinaryTarget(_StartedTarget):
+    kind = StatusBackendTargetKind.BINARY
+
+    def command(self) -> list[str]:
+        assert self.settings.status_backend_binary is not None
+        return [str(self.settings.status_backend_binary)]
+
+
+class RunningTarget:
+    """Backends someone else started; the n-th person of a scenario gets the n-th URL."""
+
+    kind = StatusBackendTargetKind.URLS
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._handed_out = 0
+
+    def start(self, person: str) -> Backend:
+        urls = self.settings.status_backend_urls
+        if self._handed_out >= len(urls):
+            raise AssertionError(f"the scenario needs a status-backend for {person}, but "
+                                 f"status_backend_urls names only {len(urls)}")
+        backend = Backend(person, urls[self._handed_out])
+        self._handed_out += 1
+        probe = Health(backend.url + "/health", self.settings.timeout(2))
+
+        def healthy() -> None:
+            try:
+                probe.ask()
+            except NotReadyError as exc:
+                raise AssertionError(f"the status-backend for {person} at {backend.url} does "
+                                     f"not answer: {exc}") from exc
+
+        eventually(healthy, self.settings.timeout(READY_WITHIN), interval=0.2)
+        return backend
+
+
+Target = EmulatorTarget | BinaryTarget | RunningTarget
+
+
+def make_target(settings: Settings, work_dir: Path, log_dir: Path, token_ledger: Path
+                ) -> Target:
+    kind = settings.status_backend_target
+    if kind is StatusBackendTargetKind.URLS:
+        return RunningTarget(settings)
+    if kind is StatusBackendTargetKind.BINARY:
+        return BinaryTarget(settings, work_dir, log_dir)
+    return EmulatorTarget(settings, work_dir, log_dir, token_ledger)

@@ -1,0 +1,88 @@
+"""The suite's status-backend client and person lifecycle, against real emulated status-backends
+started through the suite's own targets (as the archive scenarios start them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from support.archive.api import METHOD_NOT_FOUND, RpcError
+from support.archive.ledger import TokenLedger
+from support.archive.persons import Persons
+from support.archive.relay import WakuRelay
+from support.archive.targets import Capability, EmulatorTarget, RunningTarget
+from support.config import Settings
+from support.http_journal import Frame, HttpJournal
+from support.lifecycle import _missing_capability
+
+
+@pytest.fixture
+def journal() -> HttpJournal:
+    return HttpJournal(capacity=1000)
+
+
+@pytest.fixture
+def persons(tmp_path: Path, journal: HttpJournal) -> Iterator[Persons]:
+    settings = Settings()
+    target = EmulatorTarget(settings, tmp_path / "backends", tmp_path / "logs",
+                            TokenLedger(tmp_path / "ledger.json").path)
+    people = Persons(settings, target, WakuRelay(settings, tmp_path / "relay", tmp_path / "logs"),
+                     journal, tmp_path / "people")
+    yield people
+    people.close()
+
+
+def test_a_person_is_logged_in_with_messenger_and_storage(persons: Persons,
+                                                          journal: HttpJournal) -> None:
+    bob = persons.get("Bob")  # Alice comes first: Bob's storage node bootstraps from hers
+    assert list(persons.people) == ["Alice", "Bob"]
+    assert bob.key_uid.startswith("0x") and bob.public_key.startswith("0x04")
+    assert bob.storage is not None and bob.storage.debug_info()["id"]
+    seen = [s.type for s in bob.signals.since()]
+    assert seen.index("node.login") < seen.index("community.historyArchivesProtocolEnabled")
+    frames = [entry for entry in journal.entries() if isinstance(entry, Frame)]
+    assert any('"node.login"' in frame.text for frame in frames)
+    urls = [getattr(entry, "url", "") for entry in journal.entries()]
+    assert any(url.endswith("/statusgo/CreateAccountAndLogin") for url in urls)
+    assert any(log.path.name == "status-backend-Bob.log" for log in persons.log_files())
+
+
+def test_logging_out_and_back_in_keeps_the_account(persons: Persons) -> None:
+    alice = persons.get("Alice")
+    key_uid = alice.key_uid
+    persons.log_out(alice)
+    with pytest.raises(RpcError) as refused:
+        alice.wakuext.chats()
+    assert refused.value.code == METHOD_NOT_FOUND
+    persons.log_in(alice)
+    assert alice.key_uid == key_uid and alice.logged_in
+    assert isinstance(alice.wakuext.chats(), list)
+
+
+def test_a_wait_that_times_out_names_what_arrived(persons: Persons) -> None:
+    alice = persons.get("Alice")
+    expected = r"did not report a miracle within 0.2 s \(it sent .*node\.login"
+    with pytest.raises(AssertionError, match=expected):
+        alice.signals.wait_for("community.miracle", 0.2, expected="a miracle")
+    start = alice.signals.mark()
+    alice.signals.stays_without("node.login", 0.2, start=start)
+
+
+def test_running_backends_offer_no_emulator_capability() -> None:
+    assert RunningTarget(Settings()).capabilities == frozenset()
+    assert {c.tag for c in Capability} == {"needs_explicit_archive_window",
+                                           "needs_storage_access", "needs_emulated_chain"}
+
+
+def test_capability_tags_skip_only_off_the_emulator() -> None:
+    scenario = SimpleNamespace(effective_tags=["archive", "needs_storage_access"])
+    assert _missing_capability(Settings(), scenario) is None  # type: ignore[arg-type]
+    binary = Settings(status_backend_binary=Path("/usr/bin/status-backend"))
+    reason = _missing_capability(binary, scenario)  # type: ignore[arg-type]
+    assert reason is not None
+    assert "@needs_storage_access" in reason and "only the embedded emulator" in reason
+    plain = SimpleNamespace(effective_tags=["archive"])
+    assert _missing_capability(binary, plain) is None  # type: ignore[arg-type]
