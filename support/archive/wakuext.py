@@ -70,6 +70,10 @@ class Wakuext:
     def update_message_archive_interval(self, seconds: int) -> int:
         return int(self._call("updateMessageArchiveInterval", seconds))
 
+    def speedup_archives_import(self) -> None:
+        """Import at status-go's fast pace (what the desktop app asks for in the background)."""
+        self._call("speedupArchivesImport")
+
     # --- communities ----------------------------------------------------------------------------
     def create_community(self, name: str, description: str) -> CreatedCommunity:
         response = self._call("createCommunity", {

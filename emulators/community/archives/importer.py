@@ -18,6 +18,7 @@ CHUNK_SIZE = 10  # importMessagesChunkSize
 RATCHET_NOT_FOUND_DELAY = 3600.0  # status-go's ratchetNotFoundDelay
 LOCAL_TIMEOUT = 60.0
 SLOW_RATE = 1.0  # importSlowRate: one chunk a second (rate.NewLimiter(Every(1 s), 1))
+FAST_RATE = 0.01  # importFastRate: a hundred chunks a second (SpeedupArchivesImport)
 
 
 class RateLimiter:
@@ -27,6 +28,12 @@ class RateLimiter:
         self._interval = interval
         self._lock = threading.Lock()
         self._next = 0.0
+
+    def set_interval(self, interval: float) -> None:
+        """``SetLimit(rate.Every(interval))``: later tokens come at the new pace."""
+        with self._lock:
+            self._next = min(self._next, time.monotonic() + interval)
+            self._interval = interval
 
     def wait(self, cancel: threading.Event) -> bool:
         """Wait for a token; False if cancelled first."""
@@ -45,6 +52,10 @@ class ArchiveImporter:
         self.delay_passed = threading.Event()
         self._limiter = RateLimiter()
         self._timer: threading.Thread | None = None
+
+    def set_pace(self, fast: bool) -> None:
+        """SpeedupArchivesImport / SlowdownArchivesImport."""
+        self._limiter.set_interval(FAST_RATE if fast else SLOW_RATE)
 
     def start_delay(self, delay: float) -> None:
         """enableHistoryArchivesImportAfterDelay (messenger start)."""

@@ -198,6 +198,8 @@ class ArchiveService:
                 hexbytes, rpc.Param("[]string"), rpc.Param("string"), rpc.Param("string"),
                 rpc.Param("time.Duration"), rpc.Param("bool"))),
             "wakuext_dispatchArchiveLink": rpc.Method(self.dispatch_archive_link, (hexbytes,)),
+            "wakuext_speedupArchivesImport": rpc.Method(lambda: self._importer.set_pace(True)),
+            "wakuext_slowdownArchivesImport": rpc.Method(lambda: self._importer.set_pace(False)),
         }
 
     def enable_logos_storage(self, overrides: dict[str, str] | None = None) -> None:
