@@ -343,6 +343,40 @@ def test_positional_parameter_errors_are_geth_texts(fresh_node: Node, tmp_path: 
     assert "result" in fresh_node.rpc("wakuext_chats", [])  # still serving
 
 
+def test_wakuext_results_have_status_go_shapes(fresh_node: Node, tmp_path: Path) -> None:
+    signals = fresh_node.signals()
+    try:
+        fresh_node.call("InitializeApplication", {"dataDir": str(tmp_path)})
+        fresh_node.call("CreateAccountAndLogin", _create_request(tmp_path))
+        signals.wait_type("node.login")
+    finally:
+        signals.close()
+    assert "result" in fresh_node.rpc("wakuext_startMessenger")  # params omitted, as the client
+    created = fresh_node.rpc("wakuext_createCommunity", [{
+        "membership": 1, "name": "Shapes", "color": "#ffffff", "description": "shape check",
+        "historyArchiveSupportEnabled": True}])["result"]
+    community, general = created["communities"][0], created["chats"][0]
+    assert community["id"].startswith("0x") and len(community["id"]) == 2 + 66  # 33-byte key
+    assert general["name"] == "general" and general["id"].startswith(community["id"])
+    chat = general["id"]
+    assert fresh_node.rpc("wakuext_chatMessages", [chat, "", 10])["result"] == {
+        "messages": None, "cursor": ""}
+    sent = fresh_node.rpc("wakuext_sendChatMessage", [{
+        "chatId": chat, "text": "hello", "contentType": 1, "responseTo": ""}])["result"]
+    assert sent["chats"][0]["lastMessage"]["text"] == "hello"
+    assert sent["messages"][0]["id"].startswith("0x")
+    page = fresh_node.rpc("wakuext_chatMessages", [chat, "", 10])["result"]
+    assert [m["text"] for m in page["messages"]] == ["hello"]
+    assert fresh_node.rpc("wakuext_hasCommunityArchive", [community["id"]])["result"] is False
+    assert fresh_node.rpc("wakuext_getDownloadedMessageArchiveIDs",
+                          [community["id"]])["result"] is None
+    assert fresh_node.rpc("wakuext_updateMessageArchiveInterval", [80])["result"] == 80
+    assert fresh_node.rpc("wakuext_updateMessageArchiveInterval", [0])["error"] == {
+        "code": -32000, "message": "duration must be greater than zero"}
+    assert fresh_node.rpc("wakuext_debug", [])["error"] == {
+        "code": -32000, "message": "archiveManager is not *archive.ArchiveManager"}
+
+
 # --- CallRPC -------------------------------------------------------------------------------------
 def test_unknown_methods_before_login_are_not_available(node: Node) -> None:
     assert node.rpc("wakuext_chats", [], call_id=7) == {
