@@ -161,6 +161,17 @@ def _create_request(root: Path, **overrides: object) -> dict[str, object]:
     return request
 
 
+def _log_in(node: Node, root: Path) -> None:
+    """A new account on the node, logged in (the HTTP reply comes first, then node.login)."""
+    signals = node.signals()
+    try:
+        node.call("InitializeApplication", {"dataDir": str(root)})
+        node.call("CreateAccountAndLogin", _create_request(root))
+        signals.wait_type("node.login")
+    finally:
+        signals.close()
+
+
 # --- HTTP routes ---------------------------------------------------------------------------------
 def test_health_answers_the_version_for_any_method(node: Node) -> None:
     for response in (requests.get(f"{node.url}/health", timeout=DEADLINE),
@@ -321,13 +332,7 @@ def test_account_lifecycle(fresh_node: Node, tmp_path: Path) -> None:
 
 
 def test_positional_parameter_errors_are_geth_texts(fresh_node: Node, tmp_path: Path) -> None:
-    signals = fresh_node.signals()
-    try:
-        fresh_node.call("InitializeApplication", {"dataDir": str(tmp_path)})
-        fresh_node.call("CreateAccountAndLogin", _create_request(tmp_path))
-        signals.wait_type("node.login")
-    finally:
-        signals.close()
+    _log_in(fresh_node, tmp_path)
     too_many = fresh_node.rpc("wakuext_chatMessages", ["a", "", 10, 4])["error"]
     assert too_many == {"code": -32602, "message": "too many arguments, want at most 3"}
     wrong = fresh_node.rpc("wakuext_chatMessages", [1, "", 10])["error"]
@@ -344,13 +349,7 @@ def test_positional_parameter_errors_are_geth_texts(fresh_node: Node, tmp_path: 
 
 
 def test_wakuext_results_have_status_go_shapes(fresh_node: Node, tmp_path: Path) -> None:
-    signals = fresh_node.signals()
-    try:
-        fresh_node.call("InitializeApplication", {"dataDir": str(tmp_path)})
-        fresh_node.call("CreateAccountAndLogin", _create_request(tmp_path))
-        signals.wait_type("node.login")
-    finally:
-        signals.close()
+    _log_in(fresh_node, tmp_path)
     assert "result" in fresh_node.rpc("wakuext_startMessenger")  # params omitted, as the client
     created = fresh_node.rpc("wakuext_createCommunity", [{
         "membership": 1, "name": "Shapes", "color": "#ffffff", "description": "shape check",
