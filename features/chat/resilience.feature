@@ -48,4 +48,4 @@ Feature: The chat cluster survives failures and stops cleanly
   Scenario: The inspector shows the cluster's servers, gates and objects
     Given a chat cluster with 2 servers, 1 gate and an inspector
     Then the inspector shows 2 servers, 1 gate and the six chat objects within 10 seconds
-    And the inspector's shard view shows every shard owned by a live server
+    And the inspector's shard view shows every shard owned by a live server within 10 seconds

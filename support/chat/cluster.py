@@ -185,6 +185,24 @@ class ChatCluster:
             for object_id in ids:
                 assert placed[object_id] == self.nodes[node].address, object_id
 
+    def assert_shards_settled(self) -> None:
+        """The inspector's shard view lists the live servers, and every shard is on a live
+        server and where it is meant to be (no shard still moving)."""
+        view = self.inspector_view("/shards")
+        live = sorted(m.address for m in self.nodes.values())
+        assert view["nodes"] == live, (f"the inspector's shard view lists the servers "
+                                       f"{view['nodes']}; the live servers are {live}")
+        shards = view["shards"]
+        assert shards, "the inspector's shard view shows no shard"
+        orphaned = [row for row in shards if row["current_node"] not in live]
+        moving = [row for row in shards if row["target_node"] != row["current_node"]]
+        problems = [f"shard {row['shard_id']} is on {row['current_node'] or 'no server'}, "
+                    "which is not a live server" for row in orphaned[:3]]
+        problems += [f"shard {row['shard_id']} targets {row['target_node']} but is on "
+                     f"{row['current_node'] or 'no server'}" for row in moving[:3]]
+        assert not problems, (f"{len(orphaned)} shard(s) off the live servers, {len(moving)} "
+                              f"still moving: " + "; ".join(problems))
+
     def wait_until_ready(self, within: float) -> None:
         """Every running node and gate says ready and the six chat objects exist."""
         def ready() -> None:
