@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import platform
 import re
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from urllib.parse import parse_qs
 
 import base58
 
+from emulators.codex import nim_json
+from emulators.codex.chronos_http import (
+    POST_METHODS,
+    Body,
+    HeadError,
+    PeerClosedError,
+    RequestHead,
+    decode_url,
+    error_response,
+    parse_request,
+    prepare_request,
+    query_params,
+    read_head,
+    split_target,
+)
 from emulators.codex.exchange import PeerUnreachableError
 from emulators.codex.filenames import filename_from_content_disposition, is_valid_filename
 from emulators.codex.http_io import (
@@ -22,11 +38,10 @@ from emulators.codex.http_io import (
     LengthReader,
     header_bytes,
     header_text,
-    is_valid_media_type,
     prefers_plain_text,
 )
 from emulators.codex.identity import InvalidRecordError
-from emulators.codex.logs import LEVELS
+from emulators.codex.logs import LogLevelError
 from emulators.codex.node import (
     BlockNotFoundError,
     CodexNode,
@@ -53,7 +68,8 @@ MIME_TYPES = frozenset(
     resources.files("emulators.codex").joinpath("nim_mimetypes.txt").read_text().split()
 )
 _DRAIN_LIMIT = 64 * 1024 * 1024
-_MARKETPLACE = re.compile(r"^/(sales|storage)(/.*)?$")
+# presto's SegmentedPath refuses paths of more than 64 segments (the method is the first one).
+_MAX_SEGMENTS = 64
 
 
 def _lower_ascii(text: str) -> str:
@@ -65,7 +81,8 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def compact_json(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """``$node`` of Nim's std/json: raw bytes of stored strings go out unchanged."""
+    return nim_json.dumps(value)
 
 
 class ResponseSent(Exception):  # noqa: N818 - control flow, not an error
@@ -79,6 +96,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     # chronos: request headers must arrive within 10 s; bodies may take as long as they take.
     timeout = HEADERS_TIMEOUT
     server: CodexHttpServer
+    head: RequestHead
+    _body: Body
+    _route_method: str | None = None
+    _answered = False
 
     @property
     def node(self) -> CodexNode:
@@ -94,19 +115,88 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return SERVER_HEADER
 
+    def handle_one_request(self) -> None:
+        """One request as chronos reads it (``chronos_http``), then presto's routing."""
+        self.close_connection = True
+        try:
+            raw = read_head(self.rfile, self.connection)
+            head = parse_request(raw)
+            if head is None:
+                raise HeadError(400)
+            self._body = prepare_request(head)
+        except HeadError as exc:
+            self._refuse_head(exc.code)
+            return
+        except PeerClosedError:
+            return
+        self.head = head
+        self.raw_requestline = raw.split(b"\r\n", 1)[0]
+        self.requestline = self.raw_requestline.decode("latin-1")
+        self.command, self.path = head.method, head.target
+        # chronos answers in the request's version; http.server would drop the status line of
+        # an HTTP/0.9 answer, so it is told 1.1 while the status line says 0.9.
+        self.protocol_version = head.version
+        self.request_version = "HTTP/1.1" if head.version == "HTTP/0.9" else head.version
+        self.headers = HTTPMessage()
+        for name, value in head.headers:
+            self.headers[name] = value
+        # chronos keeps an HTTP/1.1 connection open unless Connection says anything but
+        # "keep-alive"; HTTP/1.0 connections close after one answer.
+        self.close_connection = not (head.version == "HTTP/1.1" and
+                                     head.get("Connection") in (None, "keep-alive"))
+        self._answered = False
+        try:
+            self._dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # presto: an unexpected handler error is an empty 503
+            self.node.log.warn("Unexpected error occured while processing a request",
+                               topics="presto", error=repr(exc))
+            self.close_connection = True
+            if not self._answered:
+                with contextlib.suppress(OSError):
+                    self._send(503)
+        try:
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
+    def _refuse_head(self, code: int) -> None:
+        """chronos' ``sendErrorResponse`` for a head it could not take, then a graceful close."""
+        self.close_connection = True
+        try:
+            self.wfile.write(error_response(code))
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            # Read what the client still sends so that closing does not reset the connection
+            # (which could destroy the answer before the client reads it).
+            self.connection.settimeout(1.0)
+            drained = 0
+            while drained < _DRAIN_LIMIT and (chunk := self.connection.recv(65536)):
+                drained += len(chunk)
+        except OSError:
+            pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._answered = True
+        super().send_response(code, message)
+
+    def _expect_continue(self) -> None:
+        """chronos ``handleExpect``: an interim 100 when a body was announced with Expect."""
+        expect = self.head.get("Expect")
+        if (self._body.present and expect is not None and self.head.version == "HTTP/1.1"
+                and expect.strip().lower() == "100-continue"):
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+
     def log_message(self, format: str, *args: object) -> None:
         self.node.log.trace("HTTP " + format % args, topics="codex restapi")
 
-    def __getattr__(self, name: str) -> Callable[[], None]:
-        # Every method (HEAD, PUT, PATCH, …) goes through the router, which answers 404 itself.
-        if name.startswith("do_"):
-            return self._dispatch
-        raise AttributeError(name)
-
-    def _cors(self, methods: str) -> list[tuple[str, bytes]]:
-        """nim-codex's CORS trio, when ``--api-cors-origin`` is set (codex.md §1)."""
+    def _cors(self, methods: str | None) -> list[tuple[str, bytes]]:
+        """nim-codex's CORS trio, when ``--api-cors-origin`` is set (codex.md §1) and the handler
+        passes it (``methods`` None: the handler answers without it)."""
         origin = self.node.config.api_cors_origin
-        if origin is None:
+        if origin is None or methods is None:
             return []
         return [("Access-Control-Allow-Origin", header_bytes(origin)),
                 ("Access-Control-Allow-Methods", f"{methods}, OPTIONS".encode()),
@@ -141,62 +231,59 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         self._headers_buffer.extend([b"\r\n", body])  # one write for headers and body
         self.flush_headers()
 
-    def _text(self, status: int, text: str, content_type: str = HTML) -> None:
-        self._send(status, text.encode(), content_type)
+    def _text(self, status: int, text: str | bytes, content_type: str = HTML) -> None:
+        self._send(status, nim_json.text_bytes(text), content_type)
 
     def _json(self, value: object) -> None:
         self._send(200, compact_json(value), JSON_TYPE)
 
     def _body_reader(self) -> LengthReader | ChunkedReader | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        """The body as chronos frames it: Content-Length first, else chunked, else none."""
+        if self._body.length > 0:
+            return LengthReader(self.rfile, self._body.length)
+        if self._body.chunked:
             return ChunkedReader(self.rfile)
-        length = self.headers.get("Content-Length")
-        if length is None or not length.strip().isdigit() or int(length) == 0:
-            return None
-        return LengthReader(self.rfile, int(length))
+        return None
 
     # --- routing ------------------------------------------------------------------------------
     def _dispatch(self) -> None:
-        path, _, query = self.path.partition("?")
-        self._query = parse_qs(query)
-        handler, args = self._route(self.command, path)
-        self._route_method = self.command
-        is_upload = handler == CodexRequestHandler.upload
+        path, query = split_target(self.path)
+        self._query = query_params(query)
+        # presto: SegmentedPath.init(method, path) splits on "/" and decodes every segment.
+        joined = self.command + path if path.startswith("/") else self.command + "/" + path
+        segments = [decode_url(part) for part in joined.split("/")]
         self.connection.settimeout(None)
-        body = None if is_upload else self._body_reader()
         try:
-            if body is not None:
-                body.drain()
+            if len(segments) > _MAX_SEGMENTS:
+                self._discard_body()
+                self._send(400)
+                return
+            found = _find_route(segments)
+            if found is None:
+                self._discard_body()
+                self._send(404)
+                return
+            route, args = found
+            self._route_method = route.cors
+            if not route.raw:
+                if (self.command in POST_METHODS and self._body.length > 0
+                        and not self.head.get("Content-Type")):
+                    self._discard_body()
+                    self._send(400)  # presto: "Incorrect/missing Content-Type header"
+                    return
+                if self.command in POST_METHODS and self._body.length > 0:
+                    self._expect_continue()
+                reader = self._body_reader()
+                if reader is not None:
+                    reader.drain()
+            with contextlib.suppress(ResponseSent):
+                route.handler(self, *args)
+            if route.raw and route.handler is not CodexRequestHandler.upload:
+                self._discard_body()
         except (BodyAbortedError, BadChunkedBodyError):
-            self.close_connection = True
-            return
-        if handler is None:
-            self._send(404)
-            return
-        if (self.command == "POST" and not is_upload and body is not None
-                and not self.headers.get("Content-Type")):
-            self._send(400)
-            return
-        try:
-            handler(self, *args)
-        except ResponseSent:
-            pass
-        except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
             self.connection.settimeout(HEADERS_TIMEOUT)
-
-    def _route(self, method: str, path: str) -> tuple[Callable[..., None] | None, tuple[str, ...]]:
-        if not path.startswith(PREFIX + "/"):
-            return None, ()
-        rest = path[len(PREFIX) :]
-        for route_method, pattern, handler in _ROUTES:
-            match = pattern.fullmatch(rest)
-            if match and route_method == method:
-                return handler, match.groups()
-        if _MARKETPLACE.match(rest) and method in ("GET", "POST", "PATCH"):
-            return CodexRequestHandler.persistence_disabled, ()
-        return None, ()
 
     def _cid(self, text: str) -> Cid:
         try:
@@ -227,23 +314,20 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def upload(self) -> None:
-        refusal = self._upload_refusal()
-        if refusal is not None:
-            self._discard_body()
-            status, text = refusal
-            if text is None:
-                self._send(status)
-            else:
-                self._text(status, text)
-            return
-        mimetype = self.headers.get("Content-Type")
-        disposition = self.headers.get("Content-Disposition")
-        filename = None if disposition is None else \
-            filename_from_content_disposition(header_text(disposition))
         reader = self._body_reader()
         if reader is None:
             self._text(500, "Request do not have body available")
             return
+        self._expect_continue()
+        refusal = self._upload_refusal()
+        if refusal is not None:
+            self._discard_body()
+            self._text(*refusal)
+            return
+        mimetype = self.head.get("Content-Type")
+        disposition = self.head.get("Content-Disposition")
+        filename = None if disposition is None else \
+            filename_from_content_disposition(header_text(disposition))
         try:
             cid = self.node.upload(reader, filename, header_text(mimetype) if mimetype else None)
         except QuotaExceededError as exc:
@@ -263,23 +347,21 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             return
         self._send(200, str(cid).encode(), PLAIN)
 
-    def _upload_refusal(self) -> tuple[int, str | None] | None:
+    def _upload_refusal(self) -> tuple[int, bytes] | None:
         """Why an upload is refused before its body is read (status, text), if it is."""
-        mimetype = self.headers.get("Content-Type")
-        if mimetype:
-            if not is_valid_media_type(mimetype):
-                return 415, None
-            if _lower_ascii(mimetype) not in MIME_TYPES:
-                return 422, f"The MIME type '{mimetype}' is not valid."
-        disposition = self.headers.get("Content-Disposition")
+        mimetype = self.head.get("Content-Type")
+        if mimetype and _lower_ascii(mimetype) not in MIME_TYPES:
+            # The header's own bytes, as Nim echoes them.
+            return 422, b"The MIME type '" + mimetype.encode("latin-1") + b"' is not valid."
+        disposition = self.head.get("Content-Disposition")
         try:
             filename = None if disposition is None else \
                 filename_from_content_disposition(header_text(disposition))
         except ValueError:
             # Nim raises a RangeDefect here (nothing after `filename="`); answer as a failed call.
-            return 500, "The filename could not be read."
+            return 500, b"The filename could not be read."
         if filename is not None and not is_valid_filename(filename):
-            return 422, "The filename is not valid."
+            return 422, b"The filename is not valid."
         return None
 
     def list_data(self) -> None:
@@ -308,6 +390,18 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
 
     def network_stream(self, cid_text: str) -> None:
         cid = self._cid(cid_text)
+        if cid.codec != CODEX_MANIFEST:
+            # nim-codex retrieve(): fetchManifest fails at once for another codec, so the node
+            # streams the single block instead, fetching it from the network (within its retry
+            # budget) if it is not local; then its second fetchManifest fails with the 404.
+            try:
+                self.node.fetch_block(cid)
+            except (RetriesExhaustedError, QuotaExceededError) as exc:
+                message = exc.quota_message if isinstance(exc, QuotaExceededError) else str(exc)
+                self._text(500, message, HTML_UTF8)
+                return
+            self._text(404, INVALID_MANIFEST_CID, HTML_UTF8)
+            return
         try:
             try:
                 manifest = self.node.obtain_manifest(cid)
@@ -394,11 +488,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         )
 
     def debug_info(self) -> None:
-        body = json.dumps(self.node.debug_info(VERSION_INFO), indent=2, ensure_ascii=False)
-        self._send(200, body.encode(), JSON_TYPE)
+        self._send(200, nim_json.pretty(self.node.debug_info(VERSION_INFO)), JSON_TYPE)
 
     def _plain_or_json(self, key: str, value: str) -> None:
-        if prefers_plain_text(self.headers.get("Accept")):
+        if prefers_plain_text(self.head.get("Accept")):
             self._send(200, value.encode(), PLAIN)
         else:
             self._json({key: value})
@@ -410,16 +503,17 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         self._plain_or_json("spr", self.node.spr)
 
     def log_level(self) -> None:
+        # presto hands over the query value as is ("" for `level=` or a bare `level`; repeated
+        # values joined with ","); only an absent parameter is "Missing log level".
         levels = self._query.get("level")
-        if not levels:
+        if levels is None:
             self._text(400, "Missing log level")
             return
-        spec = levels[0]
-        if any(part.rsplit(":", 1)[-1].strip().lower() not in LEVELS for part in spec.split(";")):
-            self._text(500, "Please specify one of: trace, debug, info, notice, warn, error or "
-                            "fatal")
+        try:
+            self.node.log.set_level(",".join(levels))
+        except LogLevelError as exc:
+            self._text(500, str(exc))
             return
-        self.node.log.set_level(spec)
         self._send(200, b"", PLAIN)
 
     def connect(self, peer_id: str) -> None:
@@ -441,8 +535,13 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             return
         self._send(200, b"Successfully connected to peer", PLAIN)
 
-    def persistence_disabled(self) -> None:
+    def persistence_disabled(self, *_ids: str) -> None:
+        """The marketplace routes of a node started without the ``persistence`` sub-command."""
         self._text(503, "Persistence is not enabled")
+
+    def marketplace_preflight(self, _id: str) -> None:
+        """``OPTIONS /sales/availability/{id}``: 204, with the CORS trio for PATCH if set."""
+        self._send(204, headers=self._cors("PATCH"))
 
 
 def is_peer_id(text: str) -> bool:
@@ -462,28 +561,71 @@ def parse_tcp_multiaddr(text: str) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-_CID = r"/([^/]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], Callable[..., None]]] = [
-    (method, re.compile(pattern), handler)
-    for method, pattern, handler in [
-        ("POST", r"/data", CodexRequestHandler.upload),
-        ("GET", r"/data", CodexRequestHandler.list_data),
-        ("OPTIONS", r"/data", CodexRequestHandler.preflight),
-        ("GET", r"/data" + _CID, CodexRequestHandler.local_download),
-        ("DELETE", r"/data" + _CID, CodexRequestHandler.delete),
-        ("OPTIONS", r"/data" + _CID, CodexRequestHandler.preflight),
-        ("POST", r"/data" + _CID + r"/network", CodexRequestHandler.trigger_download),
-        ("GET", r"/data" + _CID + r"/network/stream", CodexRequestHandler.network_stream),
-        ("GET", r"/data" + _CID + r"/network/manifest", CodexRequestHandler.network_manifest),
-        ("GET", r"/data" + _CID + r"/exists", CodexRequestHandler.exists),
-        ("GET", r"/space", CodexRequestHandler.space),
-        ("GET", r"/debug/info", CodexRequestHandler.debug_info),
-        ("GET", r"/peerid", CodexRequestHandler.peer_id),
-        ("GET", r"/spr", CodexRequestHandler.spr),
-        ("POST", r"/debug/chronicles/loglevel", CodexRequestHandler.log_level),
-        ("GET", r"/connect" + _CID, CodexRequestHandler.connect),
-    ]
+@dataclass(frozen=True)
+class Route:
+    """One of nim-codex's ``router.api``/``router.rawApi`` registrations."""
+
+    method: str
+    segments: tuple[str, ...]  # after the method; "{name}" matches any one segment
+    handler: Callable[..., None]
+    raw: bool = False  # rawApi: presto leaves the body to the handler
+    cors: str | None = None  # the method named in the handler's buildCorsHeaders, if any
+
+
+def _route(method: str, path: str, handler: Callable[..., None], raw: bool = False,
+           cors: str | None = None) -> Route:
+    return Route(method, tuple((PREFIX + path).split("/")[1:]), handler, raw, cors)
+
+
+H = CodexRequestHandler
+# codex/rest/api.nim: initDataApi, initSalesApi, initPurchasingApi, initNodeApi, initDebugApi.
+ROUTES: list[Route] = [
+    _route("OPTIONS", "/data", H.preflight),
+    _route("POST", "/data", H.upload, raw=True),
+    _route("GET", "/data", H.list_data),
+    _route("OPTIONS", "/data/{cid}", H.preflight),
+    _route("GET", "/data/{cid}", H.local_download, cors="GET"),
+    _route("DELETE", "/data/{cid}", H.delete, cors="DELETE"),
+    _route("POST", "/data/{cid}/network", H.trigger_download, cors="GET"),
+    _route("GET", "/data/{cid}/network/stream", H.network_stream, cors="GET"),
+    _route("GET", "/data/{cid}/network/manifest", H.network_manifest, cors="GET"),
+    _route("GET", "/data/{cid}/exists", H.exists, cors="GET"),
+    _route("GET", "/space", H.space),
+    _route("GET", "/sales/slots", H.persistence_disabled, cors="GET"),
+    _route("GET", "/sales/slots/{slotId}", H.persistence_disabled, cors="GET"),
+    _route("GET", "/sales/availability", H.persistence_disabled, cors="GET"),
+    _route("POST", "/sales/availability", H.persistence_disabled, raw=True, cors="POST"),
+    _route("OPTIONS", "/sales/availability/{id}", H.marketplace_preflight),
+    _route("PATCH", "/sales/availability/{id}", H.persistence_disabled, raw=True),
+    _route("GET", "/sales/availability/{id}/reservations", H.persistence_disabled, raw=True,
+           cors="GET"),
+    _route("POST", "/storage/request/{cid}", H.persistence_disabled, raw=True, cors="POST"),
+    _route("GET", "/storage/purchases/{id}", H.persistence_disabled, cors="GET"),
+    _route("GET", "/storage/purchases", H.persistence_disabled, cors="GET"),
+    _route("GET", "/spr", H.spr, cors="GET"),
+    _route("GET", "/peerid", H.peer_id, cors="GET"),
+    _route("GET", "/connect/{peerId}", H.connect, cors="GET"),
+    _route("GET", "/debug/info", H.debug_info, cors="GET"),
+    _route("POST", "/debug/chronicles/loglevel", H.log_level, cors="POST"),
 ]
+
+
+def _find_route(segments: list[str]) -> tuple[Route, tuple[str, ...]] | None:
+    """presto's ``getRoute``: the route whose segments equal the request's (method first),
+    ``{pattern}`` segments matching any value; returns the route and the pattern values."""
+    method, rest = segments[0], segments[1:]
+    for route in ROUTES:
+        if route.method != method or len(route.segments) != len(rest):
+            continue
+        args = []
+        for pattern, value in zip(route.segments, rest, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                args.append(value)
+            elif pattern != value:
+                break
+        else:
+            return route, tuple(args)
+    return None
 
 
 class CodexHttpServer(ThreadingHTTPServer):

@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulators.codex.logs import LogLevelError
+from emulators.codex.logs import parse_log_level as _parse_chronicles_level
+
 _SIZE_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 _SIZE_UNITS |= {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_LOG_LEVELS = ("trace", "debug", "info", "notice", "warn", "error", "fatal")
 _NAT_RE = re.compile(r"^(any|none|upnp|pmp|extip:\d{1,3}(\.\d{1,3}){3})$", re.IGNORECASE)
 _TCP_MULTIADDR_RE = re.compile(r"^/ip4/(\d{1,3}(?:\.\d{1,3}){3})/tcp/(\d{1,5})$")
 
@@ -74,12 +76,10 @@ def parse_listen_addr(text: str) -> tuple[str, int]:
 
 
 def parse_log_level(text: str) -> str:
-    for part in text.split(";"):
-        level = part.rsplit(":", 1)[-1].strip().lower()
-        if level not in _LOG_LEVELS:
-            raise argparse.ArgumentTypeError(
-                "Please specify one of: trace, debug, info, notice, warn, error or fatal"
-            )
+    try:
+        _parse_chronicles_level(text)
+    except LogLevelError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     return text
 
 

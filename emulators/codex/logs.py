@@ -11,8 +11,60 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "notice": 3, "warn": 4, "error": 5, "fatal": 6}
+# chronicles' LogLevel enum, in order (NONE lets everything through at run time).
+_ENUM = {"NONE": -1, "TRACE": 0, "DEBUG": 1, "INFO": 2, "NOTICE": 3, "WARN": 4, "ERROR": 5,
+         "FATAL": 6}
+# chronicles/helpers.nim parseTopicDirectives: the level names a topic directive may use.
+_TOPIC_LEVELS = {"trc": 0, "trace": 0, "dbg": 1, "debug": 1, "inf": 2, "info": 2, "not": 3,
+                 "notice": 3, "wrn": 4, "warn": 4, "err": 5, "error": 5, "fat": 6, "fatal": 6,
+                 "disabled": 99}
+LEVEL_ERROR = "Please specify one of: trace, debug, info, notice, warn, error or fatal"
+DIRECTIVE_ERROR = "Please use the following syntax 'DEBUG: topic1,topic2; INFO: topic3'."
+_NIM_WHITESPACE = " \t\v\r\n\f"
 _ABBREVIATIONS = ("TRC", "DBG", "INF", "NOT", "WRN", "ERR", "FAT")
 _MESSAGE_WIDTH = 42
+
+
+class LogLevelError(ValueError):
+    """What nim-codex's ``updateLogLevel`` raises; ``applied`` is the global level it had already
+    set before failing (chronicles sets it before it parses the topic directives)."""
+
+    def __init__(self, message: str, applied: int | None = None) -> None:
+        super().__init__(message)
+        self.applied = applied
+
+
+def _nim_ident_normalize(text: str) -> str:
+    return text[:1] + text[1:].lower().replace("_", "")
+
+
+def parse_log_level(spec: str) -> tuple[int, dict[str, int]]:
+    """nim-codex ``updateLogLevel``: ``LEVEL[;LEVEL:topic1,topic2…]`` → (level, topic levels).
+
+    The first directive goes through ``parseEnum[LogLevel](s.toUpperAscii)`` (style-insensitive:
+    ``d_e_b_u_g`` is DEBUG, ``NONE`` is accepted); the others are chronicles'
+    ``parseTopicDirectives``, level first, then the topics. Raises LogLevelError with the text the
+    node answers.
+    """
+    directives = spec.split(";")
+    wanted = _nim_ident_normalize(directives[0].upper())
+    default = next((number for name, number in _ENUM.items()
+                    if _nim_ident_normalize(name) == wanted), None)
+    if default is None or not wanted:
+        raise LogLevelError(LEVEL_ERROR)
+    topics: dict[str, int] = {}
+    for directive in directives[1:]:
+        parts = directive.split(":")
+        if len(parts) != 2:
+            raise LogLevelError(DIRECTIVE_ERROR, applied=default)
+        level = parts[0].strip(_NIM_WHITESPACE).lower()
+        if level == "required":
+            continue
+        if level not in _TOPIC_LEVELS:
+            raise LogLevelError(f"'{parts[0]}' is not a recognized log level.", applied=default)
+        for name in parts[1].split(","):
+            topics[name.strip(_NIM_WHITESPACE)] = _TOPIC_LEVELS[level]
+    return default, topics
 
 
 def _format_value(value: object) -> str:
@@ -31,16 +83,17 @@ class ChroniclesLogger:
         self.set_level(level_spec)
 
     def set_level(self, spec: str) -> None:
-        """Apply ``LEVEL[;topic:LEVEL…]`` (already validated by the caller)."""
-        default = LEVELS["info"]
-        topics: dict[str, int] = {}
-        for part in spec.split(";"):
-            if ":" in part:
-                topic, level = part.split(":", 1)
-                topics[topic.strip()] = LEVELS[level.strip().lower()]
-            elif part.strip():
-                default = LEVELS[part.strip().lower()]
-        self._default, self._topics = default, topics
+        """Apply ``LEVEL[;LEVEL:topic1,topic2…]`` as nim-codex's ``updateLogLevel`` does: topic
+        settings are added to the earlier ones; a failure after the global level keeps that
+        level (LogLevelError is raised either way)."""
+        try:
+            default, topics = parse_log_level(spec)
+        except LogLevelError as exc:
+            if exc.applied is not None:
+                self._default = exc.applied
+            raise
+        self._default = default
+        self._topics = {**getattr(self, "_topics", {}), **topics}
 
     def _enabled(self, level: int, topics: str) -> bool:
         threshold = min(
@@ -59,6 +112,8 @@ class ChroniclesLogger:
             for key, value in {**head, "tid": threading.get_native_id(), **fields}.items()
         )
         line = f"{_ABBREVIATIONS[number]} {stamp} {message:<{_MESSAGE_WIDTH}} {pairs}\n"
+        # Raw (non-UTF-8) bytes carried as surrogate escapes must not stop the node logging.
+        line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         with self._lock:
             self._out.write(line)
             self._out.flush()

@@ -29,6 +29,7 @@ from support.codex.manifest import (
     verify_proof,
 )
 
+_SHA2_256 = 0x12  # multihash code of sha2-256
 EMPTY_BLOCK_CID = str(Cid.of_bytes(CODEX_BLOCK, b""))
 # Block-exchange timing (nim-codex engine.nim): a round with no holder waits rand(0..2) whole
 # seconds, but at least until the 3 s discovery rate limit since the last peer search has passed.
@@ -291,6 +292,33 @@ class CodexNode:
         manifest = self._from_peers(str(cid), attempt)
         self.store.put(str(cid), manifest.encode(), manifest=True)
         return manifest
+
+    def fetch_block(self, cid: Cid) -> bytes:
+        """One block by CID: local, or else from peers within the retry budget (nim-codex's
+        ``networkStore.getBlock``); a fetched block is verified against its sha2-256 digest and
+        kept in the local store."""
+        local = self.store.read(str(cid))
+        if local is not None:
+            return local
+
+        def attempt(peer: Peer) -> bytes | None:
+            for address in peer.tcp:
+                data = self.exchange.block(address, str(cid))
+                if data is None:
+                    continue
+                if cid.hash_code != _SHA2_256 or hashlib.sha256(data).digest() != cid.digest:
+                    self.log.warn("Block failed verification", topics="codex blockexcengine",
+                                  cid=cid, peer=peer.peer_id)
+                    continue
+                return data
+            return None
+
+        def fetch() -> bytes:
+            data = self._from_peers(str(cid), attempt)
+            self.store.put(str(cid), data, manifest=cid.codec == CODEX_MANIFEST)
+            return data
+
+        return self._once(f"block:{cid}", fetch)
 
     def _verified_leaf(self, tree: Cid, reply: LeafReply) -> bool:
         digest = hashlib.sha256(reply.data).digest()
