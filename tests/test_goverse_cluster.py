@@ -102,6 +102,25 @@ def test_node_errors_arrive_wrapped_with_their_code(cluster: ChatCluster) -> Non
         "got *chat.ChatRoom_ListRequest")
 
 
+def test_calls_without_a_deadline_get_goverse_s_default_not_an_instant_timeout(
+        cluster: ChatCluster) -> None:
+    """A caller that sets no deadline (Goverse's own Python chat client) is served: grpcio
+    reports "no deadline" as ~9.2e18 s remaining, which the gate must read as no deadline and
+    replace with Goverse's 30 s default, not pass on (DEADLINE_EXCEEDED at once)."""
+    stub = gate_pb2_grpc.GateServiceStub(grpc.insecure_channel(cluster.gates["gate-1"].address))
+    request = Any()
+    request.Pack(chat_pb2.ChatRoom_ListRequest())
+    reply = stub.CallObject(gate_pb2.CallObjectRequest(
+        type="ChatRoomMgr", id="ChatRoomMgr0", method="ListChatRooms", request=request))
+    rooms = chat_pb2.ChatRoom_ListResponse()
+    assert reply.response.Unpack(rooms)
+    assert list(rooms.chat_rooms) == ["General", "Technology", "Crypto", "Sports", "Movies"]
+    created = stub.CreateObject(gate_pb2.CreateObjectRequest(type="ChatRoom",
+                                                             id="ChatRoom-NoDeadline"))
+    assert created.id == "ChatRoom-NoDeadline"
+    stub.DeleteObject(gate_pb2.DeleteObjectRequest(id="ChatRoom-NoDeadline", type="ChatRoom"))
+
+
 def test_delete_without_type_is_invalid(cluster: ChatCluster) -> None:
     stub = gate_pb2_grpc.GateServiceStub(grpc.insecure_channel(cluster.gates["gate-1"].address))
     with pytest.raises(grpc.RpcError) as caught:

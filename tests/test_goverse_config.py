@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from emulators.goflag import FlagError
 from emulators.goverse.config import (
     ConfigError,
     gate_settings,
@@ -67,9 +68,9 @@ def test_defaults_and_unknown_flags() -> None:
     settings = gate_settings([])
     assert (settings.listen, settings.advertise, settings.ops_listen) == (
         ":49000", "localhost:49000", None)
-    with pytest.raises(ConfigError, match="flag provided but not defined: -bogus"):
+    with pytest.raises(FlagError, match="flag provided but not defined: -bogus"):
         node_settings(["-bogus", "1"])
-    with pytest.raises(ConfigError, match="flag needs an argument: -listen"):
+    with pytest.raises(FlagError, match="flag needs an argument: -listen"):
         node_settings(["-listen"])
 
 
@@ -102,11 +103,12 @@ def test_yaml_config_for_node_gate_and_inspector(tmp_path: Path) -> None:
 
 def test_config_refuses_other_flags_and_unknown_ids(tmp_path: Path) -> None:
     config = str(write_config(tmp_path))
-    with pytest.raises(ConfigError, match="--inspector-address cannot be used with --config"):
+    with pytest.raises(ConfigError, match="--inspector-address cannot be used with --config; "
+                                          "configure in config file instead"):
         node_settings(["-config", config, "-node-id", "node-1", "-inspector-address", "x:1"])
     with pytest.raises(ConfigError, match="--node-id is required"):
         node_settings(["-config", config])
-    with pytest.raises(ConfigError, match="'node-9' not found"):
+    with pytest.raises(ConfigError, match="failed to find node config: node node-9 not found"):
         node_settings(["-config", config, "-node-id", "node-9"])
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from emulators.community import goflag
+from emulators import goflag
 from emulators.community.backend import Backend
 from emulators.community.server import VERSION, StatusBackendServer
 from emulators.community.signals import SignalHub

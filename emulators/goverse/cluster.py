@@ -15,7 +15,13 @@ import time
 from collections.abc import Callable
 
 from emulators.goverse.config import ClusterSettings
-from emulators.goverse.etcdview import EtcdMirror, Registration, Shard
+from emulators.goverse.etcdview import (
+    ETCD_ERRORS,
+    EtcdMirror,
+    EtcdUnavailableError,
+    Registration,
+    Shard,
+)
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.sharding import fixed_node, shard_of
 
@@ -24,6 +30,12 @@ MIN_QUORUM = 1
 
 class RoutingError(Exception):
     """No node can be named for an object right now."""
+
+
+class ClusterStartError(Exception):
+    """The process could not join its cluster; the message says what failed (etcd's address
+    and Go's etcd client's error, which after its dial timeout is ``context deadline
+    exceeded``)."""
 
 
 class Cluster:
@@ -46,8 +58,16 @@ class Cluster:
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
-        self.mirror.start()
-        self._registration = Registration(self.mirror, f"{self.role}s", self.advertise)
+        """Load and follow the cluster's keys, register this process, start the tick; raises
+        ClusterStartError if etcd cannot be used."""
+        endpoint = self.settings.etcd_endpoint
+        try:
+            self.mirror.start()
+            self._registration = Registration(self.mirror, f"{self.role}s", self.advertise)
+        except (EtcdUnavailableError, *ETCD_ERRORS) as error:
+            self.mirror.stop()
+            raise ClusterStartError(f"failed to connect to etcd at {endpoint}: context deadline "
+                                    "exceeded") from error
         threading.Thread(target=self._run, name="cluster-tick", daemon=True).start()
 
     def stop(self) -> None:

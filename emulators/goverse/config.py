@@ -1,7 +1,11 @@
 """The command lines and YAML config of Goverse's node, gate and inspector (goverse.md §4.1).
 
-Flags follow Go's ``flag`` package: ``-name value``, ``-name=value`` and the same with ``--``.
-With ``-config``, the process takes its settings from the YAML entry named by ``-node-id`` /
+Flags follow Go's ``flag`` package (``emulators.goflag``): ``-name value``, ``-name=value`` and
+the same with ``--``; the flag names, defaults and usage texts are those of Goverse's loaders
+(``node/serverconfig``, ``cmd/gate/gateconfig``, ``cmd/inspector/inspectorconfig``). A command
+line the flag package refuses raises ``goflag.FlagError`` (or ``goflag.HelpRequested``); a
+problem the loader finds afterwards raises ConfigError with the loader's words. With
+``-config``, the process takes its settings from the YAML entry named by ``-node-id`` /
 ``-gate-id`` (or the ``inspector`` section), and any other flag set to a non-default value is an
 error, as in Goverse's loader.
 
@@ -20,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from emulators import goflag
+from emulators.goflag import Flag
 
 DEFAULT_SHARDS = 8192
 DEFAULT_STABILITY = 10.0
@@ -43,27 +50,6 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ConfigError(f'time: invalid duration "{text}"')
     return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
-
-
-def parse_go_flags(argv: Sequence[str], defaults: Mapping[str, str]) -> dict[str, str]:
-    """Go ``flag`` parsing of string flags; returns every flag's value (defaults filled in)."""
-    values = dict(defaults)
-    index = 0
-    while index < len(argv):
-        arg = argv[index]
-        if arg in ("-", "--") or not arg.startswith("-"):
-            break
-        name, has_value, value = arg.lstrip("-").partition("=")
-        if name not in defaults:
-            raise ConfigError(f"flag provided but not defined: -{name}")
-        if not has_value:
-            index += 1
-            if index >= len(argv):
-                raise ConfigError(f"flag needs an argument: -{name}")
-            value = argv[index]
-        values[name] = value
-        index += 1
-    return values
 
 
 @dataclass(frozen=True)
@@ -115,10 +101,13 @@ def _load_yaml(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
             document = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"failed to load config {path}: {exc}") from exc
+    except OSError as exc:  # Go's os.ReadFile error text
+        why = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"failed to load config: open {path}: {why}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"failed to load config: yaml: {exc}") from exc
     if not isinstance(document, dict) or document.get("version") != 1:
-        raise ConfigError(f"config {path}: version must be 1")
+        raise ConfigError(f"failed to load config: {path}: version must be 1")
     return document
 
 
@@ -126,13 +115,14 @@ def _cluster_from_yaml(document: dict) -> ClusterSettings:
     cluster = document.get("cluster") or {}
     shards = cluster.get("shards")
     if not isinstance(shards, int) or shards <= 0:
-        raise ConfigError("cluster.shards must be a positive number")
+        raise ConfigError("failed to load config: cluster.shards must be a positive number")
     etcd = cluster.get("etcd") or {}
     endpoints = etcd.get("endpoints") or []
     if not endpoints:
-        raise ConfigError("cluster.etcd.endpoints must list at least one endpoint")
+        raise ConfigError("failed to load config: cluster.etcd.endpoints must list at least one "
+                          "endpoint")
     if not etcd.get("prefix"):
-        raise ConfigError("cluster.etcd.prefix is required")
+        raise ConfigError("failed to load config: cluster.etcd.prefix is required")
     stability = cluster.get("cluster_state_stability_duration")
     return ClusterSettings(
         etcd_endpoint=str(endpoints[0]), etcd_prefix=str(etcd["prefix"]), shards=shards,
@@ -141,26 +131,61 @@ def _cluster_from_yaml(document: dict) -> ClusterSettings:
     )
 
 
-def _reject_overrides(values: dict[str, str], defaults: Mapping[str, str],
+def _reject_overrides(values: Mapping[str, str], flags: Sequence[Flag],
                       allowed: set[str]) -> None:
-    for name, value in values.items():
-        if name not in allowed and value != defaults[name]:
-            raise ConfigError(f"--{name} cannot be used with --config")
+    """Goverse's loaders check the flags in the order they define them."""
+    for flag in flags:
+        if flag.name not in allowed and values[flag.name] != flag.default:
+            raise ConfigError(f"--{flag.name} cannot be used with --config; configure in config "
+                              "file instead")
 
 
-NODE_FLAGS = {"config": "", "node-id": "", "listen": ":48000", "advertise": "localhost:48000",
-              "http-listen": "", "etcd": "localhost:2379", "etcd-prefix": "/goverse",
-              "inspector-address": ""}
-GATE_FLAGS = {"config": "", "gate-id": "", "listen": ":49000", "advertise": "localhost:49000",
-              "http-listen": "", "ops-listen": "", "etcd": "localhost:2379",
-              "etcd-prefix": "/goverse", "inspector-address": ""}
-INSPECTOR_FLAGS = {"config": "", "grpc-addr": ":8081", "http-addr": ":8080",
-                   "static-dir": "cmd/inspector/web", "etcd-addr": "", "etcd-prefix": "/goverse"}
+_NOT_WITH_CONFIG = "(cannot be used with --config)"
+NODE_FLAGS = [
+    Flag("config", "Path to YAML config file", ""),
+    Flag("node-id", "Node ID (required if config is provided, defaults to advertise address "
+         "otherwise)", ""),
+    Flag("listen", f"Node listen address {_NOT_WITH_CONFIG}", ":48000"),
+    Flag("advertise", f"Node advertise address {_NOT_WITH_CONFIG}", "localhost:48000"),
+    Flag("http-listen", f"HTTP listen address for metrics {_NOT_WITH_CONFIG}", ""),
+    Flag("etcd", f"Etcd address {_NOT_WITH_CONFIG}", "localhost:2379"),
+    Flag("etcd-prefix", f"Etcd key prefix {_NOT_WITH_CONFIG}", "/goverse"),
+    Flag("inspector-address", "Inspector service address (optional, cannot be used with "
+         "--config)", ""),
+]
+GATE_FLAGS = [
+    Flag("config", "Path to YAML config file", ""),
+    Flag("gate-id", "Gate ID (required if config is provided, defaults to advertise address "
+         "otherwise)", ""),
+    Flag("listen", f"Gate listen address {_NOT_WITH_CONFIG}", ":49000"),
+    Flag("advertise", f"Gate advertise address {_NOT_WITH_CONFIG}", "localhost:49000"),
+    Flag("http-listen", "HTTP listen address for REST API and metrics (cannot be used with "
+         "--config)", ""),
+    # -ops-listen's usage text is not in the gateconfig version read (inferred wording).
+    Flag("ops-listen", "Ops HTTP listen address for health, readiness and metrics (cannot be "
+         "used with --config)", ""),
+    Flag("etcd", f"Etcd address {_NOT_WITH_CONFIG}", "localhost:2379"),
+    Flag("etcd-prefix", f"Etcd key prefix {_NOT_WITH_CONFIG}", "/goverse"),
+    Flag("inspector-address", f"Inspector service address {_NOT_WITH_CONFIG}", ""),
+]
+INSPECTOR_FLAGS = [
+    Flag("config", "Path to YAML config file", ""),
+    Flag("grpc-addr", f"gRPC server address {_NOT_WITH_CONFIG}", ":8081"),
+    Flag("http-addr", f"HTTP server address {_NOT_WITH_CONFIG}", ":8080"),
+    Flag("static-dir", f"Static files directory for web UI {_NOT_WITH_CONFIG}",
+         "cmd/inspector/web"),
+    Flag("etcd-addr", "etcd server address (optional, cannot be used with --config)", ""),
+    Flag("etcd-prefix", f"etcd key prefix {_NOT_WITH_CONFIG}", "/goverse"),
+]
 
 
-def _process_settings(argv: Sequence[str], defaults: Mapping[str, str], id_flag: str,
+def _strings(flags: Sequence[Flag], argv: Sequence[str]) -> dict[str, str]:
+    return {name: str(value) for name, value in goflag.parse_args(flags, argv).items()}
+
+
+def _process_settings(argv: Sequence[str], flags: Sequence[Flag], id_flag: str,
                       section: str) -> ProcessSettings:
-    values = parse_go_flags(argv, defaults)
+    values = _strings(flags, argv)
     if not values["config"]:
         cluster = ClusterSettings(etcd_endpoint=values["etcd"], etcd_prefix=values["etcd-prefix"],
                                   **_emulator_timing())
@@ -171,20 +196,22 @@ def _process_settings(argv: Sequence[str], defaults: Mapping[str, str], id_flag:
             ops_listen=values.get("ops-listen") or None,
             inspector_address=values["inspector-address"] or None,
         )
-    _reject_overrides(values, defaults, {"config", id_flag})
     if not values[id_flag]:
         raise ConfigError(f"--{id_flag} is required when using --config")
+    _reject_overrides(values, flags, {"config", id_flag})
     document = _load_yaml(values["config"])
     cluster = _cluster_from_yaml(document)  # the whole config is validated before the lookup
     entries = {entry.get("id"): entry for entry in document.get(section) or []}
     entry = entries.get(values[id_flag])
+    role = section[:-1]
     if entry is None:
-        raise ConfigError(f"{section[:-1]} {values[id_flag]!r} not found in config")
+        raise ConfigError(f"failed to find {role} config: {role} {values[id_flag]} not found "
+                          "in config")
     listen = entry.get("grpc_addr")
     advertise = entry.get("advertise_addr") or (listen if section == "gates" else None)
     if not listen or not advertise:
-        raise ConfigError(f"{section[:-1]} {values[id_flag]!r}: grpc_addr and advertise_addr "
-                          "are required")
+        raise ConfigError(f"failed to find {role} config: {role} {values[id_flag]}: grpc_addr "
+                          "and advertise_addr are required")
     inspector = (document.get("inspector") or {}).get("advertise_addr")
     return ProcessSettings(
         id=values[id_flag], listen=listen, advertise=advertise,
@@ -205,15 +232,19 @@ def gate_settings(argv: Sequence[str]) -> ProcessSettings:
 
 def inspector_settings(argv: Sequence[str]) -> InspectorSettings:
     """The inspector's settings from its command line."""
-    values = parse_go_flags(argv, INSPECTOR_FLAGS)
+    values = _strings(INSPECTOR_FLAGS, argv)
     if not values["config"]:
         return InspectorSettings(values["grpc-addr"], values["http-addr"], values["static-dir"],
                                  values["etcd-addr"] or None, values["etcd-prefix"])
-    _reject_overrides(values, INSPECTOR_FLAGS, {"config", "static-dir"})
+    _reject_overrides(values, INSPECTOR_FLAGS, {"config"})
     document = _load_yaml(values["config"])
     section = document.get("inspector") or {}
+    if not section.get("grpc_addr") and not section.get("http_addr"):
+        raise ConfigError("inspector configuration is missing in config file")
     if not section.get("grpc_addr"):
-        raise ConfigError("inspector.grpc_addr is required when using --config")
+        raise ConfigError("inspector.grpc_addr is required in config file")
+    if not section.get("http_addr"):
+        raise ConfigError("inspector.http_addr is required in config file")
     etcd = ((document.get("cluster") or {}).get("etcd") or {})
     endpoints = etcd.get("endpoints") or []
     return InspectorSettings(section["grpc_addr"], section.get("http_addr") or ":8080",

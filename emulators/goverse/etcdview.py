@@ -16,11 +16,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import requests
+from etcd3gw.exceptions import Etcd3Exception
 
 from support.etcd import client_for
 
 TXN_MAX_OPS = 128  # etcd's default --max-txn-ops
 LEASE_TTL = 15
+# What talking to etcd can fail with (connection, HTTP, or an answer that is not etcd's).
+ETCD_ERRORS = (Etcd3Exception, requests.RequestException, OSError, ValueError, KeyError)
+
+
+class EtcdUnavailableError(Exception):
+    """etcd cannot be reached at the endpoint (Go's client gives up after its dial timeout)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,9 @@ class EtcdMirror:
                  on_shards: Callable[[], None] | None = None) -> None:
         self.endpoint = endpoint
         self.prefix = prefix.rstrip("/")
-        self.client = client_for(endpoint)
+        host, _, port = endpoint.rpartition(":")
+        # Go's etcd client takes any endpoint text and fails only when it cannot dial it.
+        self.client = client_for(endpoint) if host and port.isdigit() else None
         self.view = ClusterView()
         self._on_membership = on_membership
         self._on_shards = on_shards
@@ -124,6 +133,8 @@ class EtcdMirror:
 
     # --- load and watch -----------------------------------------------------------------------
     def _range(self) -> tuple[list[dict], int]:
+        if self.client is None:
+            raise EtcdUnavailableError(f"cannot dial etcd at {self.endpoint}")
         prefix = self.prefix + "/"
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         reply = self.client.post(self.client.get_url("/kv/range"),
@@ -147,8 +158,17 @@ class EtcdMirror:
         return revision
 
     def start(self) -> None:
-        revision = self.load()
+        """Load the prefix, then follow it; EtcdUnavailableError if etcd does not answer."""
+        try:
+            revision = self.load()
+        except (EtcdUnavailableError, *ETCD_ERRORS) as error:
+            raise EtcdUnavailableError(f"cannot reach etcd at {self.endpoint}") from error
         threading.Thread(target=self._follow, args=(revision,), name="etcd-watch",
+                         daemon=True).start()
+
+    def start_following(self) -> None:
+        """Follow the prefix, loading it as soon as etcd answers (it may not yet)."""
+        threading.Thread(target=self._follow, args=(None,), name="etcd-watch",
                          daemon=True).start()
 
     def stop(self) -> None:
@@ -156,19 +176,19 @@ class EtcdMirror:
         from here would wait on the reader's lock, so it simply ends with the process."""
         self._stopping.set()
 
-    def _follow(self, revision: int) -> None:
+    def _follow(self, revision: int | None) -> None:
         backoff = 0.1
         while not self._stopping.is_set():
-            with contextlib.suppress(requests.RequestException, ValueError, KeyError,
-                                     AttributeError):
-                self._watch(revision + 1)
+            if revision is not None:
+                with contextlib.suppress(*ETCD_ERRORS, AttributeError):
+                    self._watch(revision + 1)
             if self._stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, 2.0)
             try:
                 revision = self.load()
                 backoff = 0.1
-            except (requests.RequestException, ValueError, KeyError):
+            except (EtcdUnavailableError, *ETCD_ERRORS):
                 continue
 
     def _watch(self, start_revision: int) -> None:

@@ -17,17 +17,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from typing import NoReturn
 
 import grpc
 from google.protobuf.any_pb2 import Any
 
+from emulators import goflag
 from emulators.goverse import config
-from emulators.goverse.cluster import Cluster, RoutingError
-from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
-from emulators.goverse.health import HealthServer, grpc_address
+from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
+from emulators.goverse.gate_errors import AuthError, GateCallError, call_timeout
+from emulators.goverse.health import HealthServer, listen_grpc
 from emulators.goverse.http_gate import HttpGate
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.process import run, stop_requested
+from emulators.goverse.netaddr import ListenError
+from emulators.goverse.process import go_fatal, run, stop_requested
 from emulators.goverse.reporting import report_to_inspector
 from wire.pb.gate import gate_pb2, gate_pb2_grpc
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
@@ -230,10 +233,10 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
         if self.runtime.stopped.is_set():
             context.abort(grpc.StatusCode.UNAVAILABLE, "gate server is stopped")
 
-    def _timeout(self, context: grpc.ServicerContext) -> float:
-        remaining = context.time_remaining()
-        return DEFAULT_CALL_TIMEOUT if remaining is None else remaining
-
+    @staticmethod
+    def _timeout(context: grpc.ServicerContext) -> float:
+        """The caller's deadline, or Goverse's 30 s default when the caller set none."""
+        return call_timeout(context.time_remaining())
 
     def Register(self, request, context) -> Iterator[Any]:  # noqa: N802 - gRPC method names
         self._check_running(context)
@@ -292,57 +295,100 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
                                                    error="no persistence provider configured")
 
 
-def serve(settings: config.ProcessSettings,
-          authorise: Callable[[dict[str, list[str]]], str] | None) -> int:
+@dataclass(frozen=True)
+class GateProgram:
+    """One of the two gate binaries: its ``os.Args[0]``, its main.go's logger and source, and
+    its authentication handler."""
+
+    binary: str
+    component: str
+    source: str
+    authorise: Callable[[dict[str, list[str]]], str] | None
+
+    def frames(self, line: int) -> list[tuple[str, str]]:
+        return [("main.main()", f"{self.source}:{line}")]
+
+    def config_failed(self, problem: str) -> NoReturn:
+        go_fatal(GoverseLogger(self.component), f"Failed to load gate config: {problem}",
+                 self.frames(37))
+
+
+CHAT_GATE = GateProgram("chat_gateway", "ChatGate", "/goverse/samples/chat/gate/main.go",
+                        chat_authorise)
+GENERIC_GATE = GateProgram("gateway", "Gate", "/goverse/cmd/gate/main.go", None)
+
+
+def _optional_server(log: GoverseLogger, what: str, make: Callable[[], object]) -> object | None:
+    """Goverse logs an HTTP listen failure and keeps serving gRPC."""
+    try:
+        return make()
+    except OSError as exc:  # netaddr.ListenError included: Go's net.Listen text
+        log.error(f"{what} error: {exc}")
+        return None
+
+
+def serve(settings: config.ProcessSettings, program: GateProgram) -> int:
     log = GoverseLogger("Gate")
-    runtime = GateRuntime(settings, authorise, log)
+    main_log = GoverseLogger(program.component)
+    for value, name in ((settings.listen, "ListenAddress"),
+                        (settings.advertise, "AdvertiseAddress"),
+                        (settings.cluster.etcd_endpoint, "EtcdAddress")):
+        if not value:  # gateserver.NewGateServer's check
+            go_fatal(main_log, f"Failed to create gate server: invalid gate configuration: "
+                               f"{name} cannot be empty", program.frames(44))
+    runtime = GateRuntime(settings, program.authorise, log)
     try:
         runtime.cluster.start()
-    except Exception as exc:
-        log.fatal(f"Failed to start gate: {exc}")
-        return 1
+    except ClusterStartError as exc:
+        go_fatal(main_log, f"Failed to start gate server: failed to start cluster: {exc}",
+                 program.frames(49))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     gate_pb2_grpc.add_GateServiceServicer_to_server(GateServicer(runtime), server)
-    if server.add_insecure_port(grpc_address(settings.listen)) == 0:
-        log.fatal(f"failed to listen on {settings.listen}")
-        runtime.cluster.stop()
-        return 1
+    try:
+        listen_grpc(server, settings.listen)
+    except ListenError as exc:
+        go_fatal(main_log, f"Failed to start gate server: failed to listen on {settings.listen}: "
+                           f"{exc}", program.frames(49))
     http_gate = None
     if settings.http_listen:
-        try:
-            http_gate = HttpGate(settings.http_listen, runtime)
-        except OSError as exc:  # Goverse logs an HTTP listen failure and keeps serving gRPC
-            log.error(f"HTTP client API server error: {exc}")
-    ops = HealthServer(settings.ops_listen, runtime.cluster.ready.is_set,
-                       ready_body={"status": "ready"},
-                       not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"})
+        http_gate = _optional_server(log, "HTTP client API server",
+                                     lambda: HttpGate(settings.http_listen, runtime))
+    ops = _optional_server(log, "Ops HTTP server", lambda: HealthServer(
+        settings.ops_listen, runtime.cluster.ready.is_set, ready_body={"status": "ready"},
+        not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"}))
     stop = stop_requested()
     reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
                                    runtime.unreport, log)
     server.start()
-    ops.start()
-    if http_gate is not None:
-        http_gate.start()
+    for started in (ops, http_gate):
+        if started is not None:
+            started.start()
     stop.wait()
     runtime.stopped.set()
     server.stop(grace=None)
-    ops.stop()
-    if http_gate is not None:
-        http_gate.stop()
+    for started in (ops, http_gate):
+        if started is not None:
+            started.stop()
     if reporter is not None:
         reporter.stop()
     runtime.cluster.stop()
     return 0
 
 
+def _main(program: GateProgram, argv: Sequence[str] | None) -> None:
+    run(goflag.program_name(program.binary), config.GATE_FLAGS, config.gate_settings,
+        config_failed=program.config_failed, serve=lambda settings: serve(settings, program),
+        argv=argv)
+
+
 def chat_gate_main(argv: Sequence[str] | None = None) -> None:
     """``samples/chat/gate``: the gate with the chat sample's authentication."""
-    run(config.gate_settings, lambda settings: serve(settings, chat_authorise), argv)
+    _main(CHAT_GATE, argv)
 
 
 def generic_gate_main(argv: Sequence[str] | None = None) -> None:
     """``cmd/gate``: no authentication handler, every client is anonymous."""
-    run(config.gate_settings, lambda settings: serve(settings, None), argv)
+    _main(GENERIC_GATE, argv)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,35 @@ import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 
+import grpc
+
 from emulators.gohttp import GoHandler
+from emulators.goverse.netaddr import ListenError, check_bindable, grpc_target
 from emulators.http_json import send_json
 
 
 def bind_address(address: str) -> tuple[str, int]:
     """``host:port`` → a bind address. An empty host (Go's ``:port``, all interfaces) binds
-    loopback here: the suite's servers never listen beyond 127.0.0.1."""
-    host, _, port = address.rpartition(":")
-    return (host or "127.0.0.1").strip("[]"), int(port)
+    loopback here: the suite's servers never listen beyond 127.0.0.1. Raises
+    ``netaddr.ListenError`` (an OSError) with Go's ``net.Listen`` text."""
+    return check_bindable(address)
 
 
 def grpc_address(address: str) -> str:
-    host, port = bind_address(address)
-    return f"{host}:{port}"
+    """The target grpcio binds for ``address`` (``netaddr.ListenError`` if Go refuses it)."""
+    check_bindable(address)
+    return grpc_target(address)
+
+
+def listen_grpc(server: grpc.Server, address: str) -> None:
+    """Bind the gRPC server to ``address`` or raise ``netaddr.ListenError`` in Go's words."""
+    target = grpc_address(address)
+    try:
+        bound = server.add_insecure_port(target)
+    except RuntimeError as error:  # grpcio raises where older versions returned 0
+        raise ListenError(f"listen tcp {target}: bind: address already in use") from error
+    if bound == 0:
+        raise ListenError(f"listen tcp {target}: bind: address already in use")
 
 
 class HealthServer:

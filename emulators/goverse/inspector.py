@@ -15,15 +15,18 @@ from concurrent import futures
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import NoReturn
 
 import grpc
 
+from emulators import goflag
 from emulators.goverse import config
-from emulators.goverse.etcdview import EtcdMirror
-from emulators.goverse.health import bind_address, grpc_address
+from emulators.goverse.etcdview import EtcdMirror, EtcdUnavailableError
+from emulators.goverse.health import bind_address, listen_grpc
 from emulators.goverse.inspector_http import http_handler
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.process import run, stop_requested
+from emulators.goverse.netaddr import ListenError
+from emulators.goverse.process import go_fatal, go_panic, run, stop_requested
 from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -181,14 +184,21 @@ def serve(settings: config.InspectorSettings) -> int:
     registry = Registry()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
     inspector_pb2_grpc.add_InspectorServiceServicer_to_server(InspectorServicer(registry), server)
-    if server.add_insecure_port(grpc_address(settings.grpc_addr)) == 0:
-        log.fatal(f"failed to listen on {settings.grpc_addr}")
-        return 1
+    stop = stop_requested()  # main.go's signal.Notify comes before the servers start
+    try:
+        listen_grpc(server, settings.grpc_addr)
+    except ListenError as exc:
+        go_fatal(log, f"Failed to start gRPC server: {exc}", [_MAIN])
     mirror = None
     if settings.etcd_addr:
         mirror = EtcdMirror(settings.etcd_addr, settings.etcd_prefix, on_membership=lambda: None,
                             on_shards=lambda: registry.publish("shard_update", {}))
-        mirror.start()
+        try:
+            mirror.start()
+        except EtcdUnavailableError:  # the shard view stays empty until etcd answers
+            log.error(f"Failed to connect to etcd at {settings.etcd_addr}: context deadline "
+                      "exceeded")
+            mirror.start_following()
     shards = settings.shards
     http = None
     try:
@@ -198,7 +208,6 @@ def serve(settings: config.InspectorSettings) -> int:
         http.daemon_threads = True
     except OSError as exc:  # Goverse only logs an HTTP bind failure and keeps running
         log.error(f"HTTP server failed: {exc}")
-    stop = stop_requested()
     server.start()
     if http is not None:
         threading.Thread(target=http.serve_forever, daemon=True).start()
@@ -211,8 +220,20 @@ def serve(settings: config.InspectorSettings) -> int:
     return 0
 
 
+_MAIN = ("main.main()", "/goverse/cmd/inspector/main.go:41")
+
+
+def _config_failed(problem: str) -> NoReturn:
+    """``inspectorconfig.Get`` panics on a loader error."""
+    go_panic(f"Failed to load inspector config: {problem}",
+             [("github.com/xiaonanln/goverse/cmd/inspector/inspectorconfig.Get()",
+               "/goverse/cmd/inspector/inspectorconfig/inspectorconfig.go:128"),
+              ("main.main()", "/goverse/cmd/inspector/main.go:21")])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    run(config.inspector_settings, serve, argv)
+    run(goflag.program_name("inspector"), config.INSPECTOR_FLAGS, config.inspector_settings,
+        config_failed=_config_failed, serve=serve, argv=argv)
 
 
 if __name__ == "__main__":

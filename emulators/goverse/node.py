@@ -12,15 +12,19 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent import futures
+from dataclasses import replace
+from typing import NoReturn
 
 import grpc
 from google.protobuf.any_pb2 import Any
 from google.protobuf.message import Message
 
+from emulators import goflag
 from emulators.goverse import config
-from emulators.goverse.cluster import Cluster, RoutingError
-from emulators.goverse.health import HealthServer, grpc_address
+from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
+from emulators.goverse.health import HealthServer, listen_grpc
 from emulators.goverse.logs import GoverseLogger
+from emulators.goverse.netaddr import ListenError
 from emulators.goverse.objects import (
     OBJECT_TYPES,
     CallContext,
@@ -28,7 +32,7 @@ from emulators.goverse.objects import (
     ObjectError,
     go_type,
 )
-from emulators.goverse.process import run, stop_requested
+from emulators.goverse.process import go_panic, run, stop_requested
 from emulators.goverse.reporting import report_to_inspector
 from wire.pb.chat import chat_pb2
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
@@ -310,23 +314,64 @@ def _create_chat_manager(runtime: NodeRuntime) -> None:
             runtime.stopped.wait(runtime.settings.cluster.tick)
 
 
+_MAIN = ("main.main()", "/goverse/samples/chat/server/chat_server.go:19")
+_LOAD_FRAMES = [("github.com/xiaonanln/goverse/node/serverconfig.Get()",
+                 "/goverse/node/serverconfig/serverconfig.go:156"),
+                ("github.com/xiaonanln/goverse/goverseapi.NewServer()",
+                 "/goverse/goverseapi/goverseapi.go:52"),
+                ("main.main()", "/goverse/samples/chat/server/chat_server.go:15")]
+
+
+def _config_failed(problem: str) -> NoReturn:
+    """``serverconfig.Get`` panics on a loader error."""
+    go_panic(f"Failed to load server config: {problem}", _LOAD_FRAMES)
+
+
+def _validate(settings: config.ProcessSettings) -> config.ProcessSettings:
+    """``server.NewServer``'s check (``goverseapi.NewServer`` panics with its error); an empty
+    etcd address becomes the default, as there."""
+    for value, name in ((settings.listen, "ListenAddress"),
+                        (settings.advertise, "AdvertiseAddress")):
+        if not value:
+            go_panic(f"invalid server configuration: {name} cannot be empty",
+                     [("github.com/xiaonanln/goverse/goverseapi.NewServer()",
+                       "/goverse/goverseapi/goverseapi.go:55"),
+                      ("main.main()", "/goverse/samples/chat/server/chat_server.go:15")])
+    if settings.cluster.etcd_endpoint:
+        return settings
+    return replace(settings, cluster=replace(settings.cluster, etcd_endpoint="localhost:2379"))
+
+
 def serve(settings: config.ProcessSettings) -> int:
+    settings = _validate(settings)
     log = GoverseLogger("ChatServer")
     runtime = NodeRuntime(settings, log)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     goverse_pb2_grpc.add_GoverseServicer_to_server(GoverseServicer(runtime), server)
-    if server.add_insecure_port(grpc_address(settings.listen)) == 0:
-        log.fatal(f"failed to listen on {settings.listen}")
-        return 1
-    health = HealthServer(settings.http_listen, runtime.cluster.ready.is_set,
-                          ready_body={"status": "ready"}, not_ready_body={"status": "not ready"})
-    stop = stop_requested()
+    try:
+        listen_grpc(server, settings.listen)
+    except ListenError as exc:  # server.Run returns net.Listen's error; main panics with it
+        go_panic(str(exc), [_MAIN])
+    stop = stop_requested()  # server.Run's signal.Notify follows net.Listen
+    try:
+        health = HealthServer(settings.http_listen, runtime.cluster.ready.is_set,
+                              ready_body={"status": "ready"},
+                              not_ready_body={"status": "not ready"})
+    except OSError as exc:  # the metrics server's failure is only logged
+        log.error(f"Metrics HTTP server error: {exc}")
+        health = HealthServer(None, runtime.cluster.ready.is_set, ready_body={},
+                              not_ready_body={})
     server.start()
     health.start()
     reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
                                    runtime.unreport, log)
-    runtime.cluster.start()
-    threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
+    try:
+        runtime.cluster.start()
+    except ClusterStartError:  # Goverse only warns, and serves outside the cluster
+        GoverseLogger("EtcdManager").warn("etcd connection test failed: context deadline "
+                                          "exceeded")
+    else:
+        threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
     stop.wait()
     runtime.stopped.set()
     server.stop(grace=None)
@@ -338,7 +383,8 @@ def serve(settings: config.ProcessSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run(config.node_settings, serve, argv)
+    run(goflag.program_name("chat_server"), config.NODE_FLAGS, config.node_settings,
+        config_failed=_config_failed, serve=serve, argv=argv)
 
 
 if __name__ == "__main__":

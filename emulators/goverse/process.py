@@ -1,15 +1,23 @@
-"""What every Goverse emulator program does around its work: parse its command line (bad flags →
-the message and exit code 2, as Go's flag package) and run until SIGTERM or SIGINT."""
+"""What every Goverse emulator program does around its work: parse its command line as Go's
+``flag.CommandLine`` does (a bad flag → Go's one-line message and the usage on stderr, exit 2;
+``-h``/``-help`` → the usage, exit 0), report a start failure the way its ``main.go`` does (a Go
+panic, exit 2, or a FATAL log line, exit 1), and run until SIGTERM or SIGINT.
+
+No Python traceback reaches the terminal: the programs fail only in these Go ways.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
+from emulators import goflag
 from emulators.goverse.config import ConfigError
+from emulators.goverse.logs import GoverseLogger
 
 S = TypeVar("S")
 
@@ -22,12 +30,50 @@ def stop_requested() -> threading.Event:
     return stop
 
 
-def run(parse: Callable[[Sequence[str]], S], serve: Callable[[S], int],
-        argv: Sequence[str] | None) -> None:
-    """Parse the arguments, serve, and exit with serve's code."""
+Frames = Sequence[tuple[str, str]]  # (function, file:line), innermost first
+
+
+def _stack(frames: Frames) -> str:
+    return "goroutine 1 [running]:\n" + "".join(
+        f"{function}\n\t{where} +0x{0x45 + 0x1d * index:x}\n"
+        for index, (function, where) in enumerate(frames))
+
+
+def go_panic(message: str, frames: Frames) -> NoReturn:
+    """An unrecovered ``panic(v)``: Go's report on stderr and exit status 2."""
+    sys.stdout.flush()
+    sys.stderr.write(f"panic: {message}\n\n{_stack(frames)}")
+    sys.stderr.flush()
+    os._exit(2)  # like Go: no deferred clean-up runs
+
+
+_FATAL_FRAMES = (
+    ("runtime/debug.Stack()", "/usr/local/go/src/runtime/debug/stack.go:26"),
+    ("github.com/xiaonanln/goverse/util/logger.(*Logger).log(...)",
+     "/goverse/util/logger/logger.go:98"),
+    ("github.com/xiaonanln/goverse/util/logger.(*Logger).Fatalf(...)",
+     "/goverse/util/logger/logger.go:128"),
+)
+
+
+def go_fatal(log: GoverseLogger, message: str, frames: Frames) -> NoReturn:
+    """Goverse's ``logger.Fatalf``: the FATAL line, then the goroutine's stack, on stdout;
+    exit status 1."""
+    log.fatal(message)
+    sys.stdout.write(_stack([*_FATAL_FRAMES, *frames]) + "\n")
+    sys.stdout.flush()
+    os._exit(1)  # os.Exit(1): no deferred clean-up runs
+
+
+def run(program: str, flags: Sequence[goflag.Flag], parse: Callable[[Sequence[str]], S], *,
+        config_failed: Callable[[str], NoReturn], serve: Callable[[S], int],
+        argv: Sequence[str] | None) -> NoReturn:
+    """Parse the arguments (``program`` is ``os.Args[0]`` in the usage), serve, and exit with
+    serve's code. ``config_failed`` reports a problem the loader found after the flags parsed."""
     try:
         settings = parse(sys.argv[1:] if argv is None else argv)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        sys.exit(2)
+    except (goflag.FlagError, goflag.HelpRequested) as problem:
+        goflag.exit_on_error(program, flags, problem)
+    except ConfigError as problem:
+        config_failed(str(problem))
     sys.exit(serve(settings))
