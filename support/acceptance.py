@@ -8,22 +8,35 @@ executed zero scenarios.
 The counted line comes from the Allure results: with ``AllureFormatter.hide_excluded`` they hold
 exactly the selected scenarios (outline rows separately), so "skipped" means skipped for a stated
 reason, never "not selected by the tag expression".
+
+A run's processes die with it. Workers (and the single behave) run in their own session, with a
+death signal and this runner's watchdog behind them (see ``support.processes.reaper``). The first
+SIGINT or SIGTERM (one Ctrl-C: the terminal's SIGINT reaches only this process, which passes one on
+to each worker) stops the run in order: every worker aborts its current step, stops its systems
+and writes its results; the report of what ran is built, and the run exits with 128 + the signal
+number after a line saying it was interrupted. Workers that have not ended within ``--stop-grace``
+seconds are killed with everything they started. A second signal kills everything at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from support import report_browser, reporting, split
+from support.processes import reaper
 
 RESULTS = Path("allure-results")
 JUNIT = Path("reports/junit")
@@ -31,6 +44,9 @@ REPORT = Path("allure-report")
 WORKER_LOGS = Path("reports/workers")
 HISTORY = Path("allure-history/history.jsonl")
 ALLURE = Path("node_modules/.bin/allure")
+# How long workers get to stop their systems after a Ctrl-C before they are killed.
+STOP_GRACE = 30.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,10 @@ def build_report() -> bool:
     done = subprocess.run(
         [str(ALLURE), "awesome", str(RESULTS), "--single-file", "--name", "Acceptance suite",
          "--group-by", GROUP_BY, "--history-path", str(HISTORY), "-o", str(REPORT)],
-        capture_output=True, text=True, check=False,
+        # Like a worker: its own session (a Ctrl-C typed while the report is built reaches the
+        # runner only: after the first, the report of what ran is still wanted) and tied to us.
+        capture_output=True, text=True, check=False, start_new_session=True,
+        env={**os.environ, **reaper.child_markers()}, preexec_fn=reaper.die_with_parent(),
     )
     if done.returncode != 0:
         print(f"the HTML report failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
@@ -125,40 +144,133 @@ def build_report() -> bool:
     return True
 
 
-def run_behave(args: Sequence[str]) -> int:
-    """Run behave in a child process; Ctrl-C reaches it and it cleans up before we go on."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return subprocess.run([sys.executable, "-m", "behave", *args], check=False).returncode
-    finally:
-        signal.signal(signal.SIGINT, previous)
+class StopNow(BaseException):
+    """A second SIGINT/SIGTERM: everything was killed; leave whatever the runner was doing."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
-def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str]) -> int:
+@dataclass
+class Children:
+    """The runner's behave processes and what a SIGINT or SIGTERM does to them.
+
+    Each child runs in its own session (a terminal's Ctrl-C reaches the runner alone, which passes
+    exactly one SIGINT on), dies with the runner (``PR_SET_PDEATHSIG``) and carries the runner's
+    markers, so that the runner's watchdog ends it and all it started if the runner is killed.
+    """
+
+    grace: float = STOP_GRACE
+    signum: int | None = None
+    deadline: float | None = None
+    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
+    _told: set[int] = field(default_factory=set)
+
+    def install(self) -> dict[int, Any]:
+        """Handle SIGINT and SIGTERM from now on; returns the previous handlers."""
+        return {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
+
+    def start(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        reaper.ensure_watchdog()
+        process = subprocess.Popen(
+            list(argv), env={**os.environ, **reaper.child_markers()}, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=reaper.die_with_parent(),  # noqa: PLW1509 - needed for PDEATHSIG
+            **kwargs,
+        )
+        self.processes.append(process)
+        if self.signum is not None:  # a signal came while this one was starting
+            self._tell(process)
+        return process
+
+    def _tell(self, process: subprocess.Popen[Any]) -> None:
+        if process.pid not in self._told and process.poll() is None:
+            self._told.add(process.pid)
+            process.send_signal(signal.SIGINT)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+            self.deadline = time.monotonic() + self.grace
+            print(f"\n{signal.Signals(signum).name}: stopping the run; the workers stop their "
+                  f"systems (at most {self.grace:g} s) and the report of what ran is written. "
+                  "Press Ctrl-C again to stop at once.", file=sys.stderr, flush=True)
+            for process in list(self.processes):
+                self._tell(process)
+            return
+        for again in STOP_SIGNALS:
+            signal.signal(again, signal.SIG_IGN)
+        print(f"\n{signal.Signals(signum).name} again: stopping at once", file=sys.stderr,
+              flush=True)
+        self.kill()
+        raise StopNow(signum)
+
+    def kill(self) -> None:
+        """SIGKILL every child, then everything carrying the run's marker."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+        for process in self.processes:
+            process.wait()
+        reaper.kill_run(reaper.run_marker(), grace=0.0)
+
+    def wait(self, process: subprocess.Popen[Any]) -> int:
+        """Wait for one child; once the run is stopping, at most until the grace period ends
+        (then every child is killed)."""
+        while True:
+            deadline = self.deadline
+            timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return process.wait(timeout=min(timeout, 0.5))
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    print(f"the workers did not stop within {self.grace:g} s: killing them",
+                          file=sys.stderr, flush=True)
+                    self.kill()
+                    return process.wait()
+
+
+# The children of the run ``main`` runs (a fresh set when the functions below are called alone).
+_active: Children | None = None
+
+
+def run_behave(args: Sequence[str], children: Children | None = None) -> int:
+    """Run behave in a child process (output straight to ours); see ``Children``."""
+    children = children or _active or Children()
+    return children.wait(children.start([sys.executable, "-m", "behave", *args]))
+
+
+def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
+                children: Children | None = None) -> int:
     """Run one behave per non-empty group at once; print each worker's output when it ends.
 
     Workers share the results folders (Allure files are per scenario, JUnit files per feature)
     and keep apart everything else by themselves (ports, etcd prefixes, artifact folders).
     """
+    children = children or _active or Children()
     WORKER_LOGS.mkdir(parents=True, exist_ok=True)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     workers = []
     try:
         for number, group in enumerate(g for g in groups if g):
+            if children.signum is not None:
+                break
             log = WORKER_LOGS / f"worker-{number + 1}.log"
             handle = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed below
             argv = [sys.executable, "-m", "behave", *options, *map(str, group)]
-            workers.append((subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT),
+            workers.append((children.start(argv, stdout=handle, stderr=subprocess.STDOUT),
                             handle, log, group))
         code = 0
         for process, handle, log, group in workers:
-            code = max(code, process.wait())
+            ended = children.wait(process)
+            code = max(code, ended if ended >= 0 else 128 - ended)  # -9: killed by SIGKILL
             handle.close()
             print(f"--- worker {log.stem} ({', '.join(map(str, group))}) ---")
             print(log.read_text(encoding="utf-8"), end="")
         return code
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for _process, handle, _log, _group in workers:
+            handle.close()
 
 
 def _positional(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -178,7 +290,8 @@ def _positional(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=True)
+    parser = argparse.ArgumentParser(description=__doc__, add_help=True,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     parser.add_argument("--jobs", type=int, default=1,
                         help="run the features in this many behave processes at once")
@@ -188,9 +301,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shard", default=None,
                         help="K/N: run only the K-th of N deterministic parts of the features "
                              "(to spread one run over N machines)")
+    parser.add_argument("--stop-grace", type=float, default=STOP_GRACE, metavar="SECONDS",
+                        help="after a Ctrl-C (SIGINT) or SIGTERM, how long the workers may take "
+                             f"to stop their systems before they are killed (default "
+                             f"{STOP_GRACE:g})")
     ours, behave_args = parser.parse_known_args(argv)
+    if not ours.stop_grace >= 0 or ours.stop_grace == float("inf"):
+        parser.error(f"--stop-grace takes a finite number of seconds >= 0, not {ours.stop_grace}")
     for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS, reporting.ENVIRONMENT_FACTS):
         shutil.rmtree(folder, ignore_errors=True)
+    global _active  # noqa: PLW0603 - the one run this process runs
+    children = _active = Children(grace=ours.stop_grace)
+    previous = children.install()
+    try:
+        return _run(parser, ours, behave_args, children)
+    except StopNow as stop:
+        print(count_results(RESULTS).line())
+        print(f"interrupted again by {signal.Signals(stop.signum).name}: stopped at once, "
+              "without the report", file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _active = None
+
+
+def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args: list[str],
+         children: Children) -> int:
     if ours.jobs > 1 or ours.shard:
         paths, options = _positional(behave_args)
         features = split.feature_files(paths or ["features"])
@@ -203,18 +340,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = run_workers(split.split(features, max(1, ours.jobs)), options)
     else:
         code = run_behave(behave_args)
+    left = reaper.kill_run(reaper.run_marker(), grace=3.0)
+    if left:
+        print(f"stopped {left} process(es) the workers left behind", file=sys.stderr)
     reporting.merge_environments(RESULTS)
     counts = count_results(RESULTS)
     readable_labels(RESULTS)
     write_categories(RESULTS)
     report_ok = ours.no_report or build_report()
-    if report_ok and ours.check_report and not ours.no_report:
+    interrupted = children.signum
+    if report_ok and ours.check_report and not ours.no_report and interrupted is None:
         report_ok = report_browser.main(["--report", str(REPORT / "index.html"),
                                          "--results", str(RESULTS)]) == 0
-    if counts.executed == 0:
+    if counts.executed == 0 and interrupted is None:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)
         code = code or 1
     print(counts.line())
+    if interrupted is not None:
+        print(f"interrupted by {signal.Signals(interrupted).name}: the run stopped early; the "
+              "results and the report hold the scenarios that ran", file=sys.stderr)
+        return 128 + interrupted
     return code if report_ok else code or 1
 
 

@@ -7,12 +7,17 @@ Sources, later wins: defaults, ``behave.ini`` ``[behave.userdata]``, environment
 
 from __future__ import annotations
 
+import math
 import os
+import socket
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import requests
 
 ENV_PREFIX = "ACCEPTANCE_"
 # What a Goverse bin dir must hold: the chat server, the chat gate and the inspector, named as
@@ -103,12 +108,78 @@ class Settings:
         return seconds * self.timeout_multiplier
 
 
+# How long a running system the settings name may take to answer at the start of a run.
+REACHABLE_WITHIN = 2.0
+
+
+def _why_unanswered(error: requests.RequestException, within: float) -> str:
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {within:g} s"
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host"
+        cause = cause.__cause__ or cause.__context__
+    return type(error).__name__
+
+
+def check_reachable(settings: Settings) -> None:
+    """Refuse, once and before any scenario runs, the running systems the settings point at
+    (``codex_urls``, ``status_backend_urls``, ``etcd_endpoint``) that do not answer HTTP within
+    a short scaled deadline; any HTTP answer counts. One SettingsError names each setting and
+    URL that did not answer."""
+    within = settings.timeout(REACHABLE_WITHIN)
+    probes: list[tuple[str, str, str, str]] = []  # (setting, url, method, probe url)
+    probes += [("codex_urls", url, "GET", f"{url}/api/codex/v1/debug/info")
+               for url in settings.codex_urls]
+    probes += [("status_backend_urls", url, "POST", f"{url}/health")
+               for url in settings.status_backend_urls]
+    if settings.etcd_endpoint:
+        url = f"http://{settings.etcd_endpoint}"
+        probes.append(("etcd_endpoint", settings.etcd_endpoint, "GET", f"{url}/version"))
+    if not probes:
+        return
+
+    def ask(probe: tuple[str, str, str, str]) -> str | None:
+        setting, url, method, target = probe
+        try:
+            requests.request(method, target, json=[] if method == "POST" else None,
+                             timeout=within).close()
+        except requests.RequestException as error:
+            return f"{setting}: {url} does not answer ({_why_unanswered(error, within)})"
+        return None
+
+    with ThreadPoolExecutor(max_workers=min(8, len(probes))) as pool:
+        problems = [problem for problem in pool.map(ask, probes) if problem]
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+
 def _executable(value: str) -> Path:
+    """A program this system can start: a file with an execute bit the suite's user may use,
+    holding an ELF image or a ``#!`` line whose interpreter is itself executable (anything else
+    fails every start with ``Exec format error`` or ``No such file or directory``)."""
     path = Path(value).expanduser()
     if not path.is_file():
         raise ValueError(f"no such file: {path}")
     if not os.access(path, os.X_OK):
         raise ValueError(f"not executable: {path}")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(256)
+    except OSError as exc:
+        raise ValueError(f"not readable: {path} ({exc.strerror})") from exc
+    if head.startswith(b"#!"):
+        line = head[2:].split(b"\n", 1)[0].strip().split()
+        interpreter = Path(os.fsdecode(line[0])) if line else None
+        if interpreter is None or not interpreter.is_file() or \
+                not os.access(interpreter, os.X_OK):
+            raise ValueError(f"not executable: {path} (its #! interpreter "
+                             f"{interpreter or '(none)'} cannot be run)")
+    elif not head.startswith(b"\x7fELF"):
+        raise ValueError(f"not executable: {path} (neither an ELF program nor a #! script)")
     return path.resolve()
 
 
@@ -147,8 +218,8 @@ def _endpoint(value: str) -> str:
 
 def _positive_float(value: str) -> float:
     number = float(value)
-    if not number > 0:
-        raise ValueError("must be greater than 0")
+    if not math.isfinite(number) or not number > 0:
+        raise ValueError("must be a finite number greater than 0")
     return number
 
 

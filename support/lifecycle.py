@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
+from behave.matchers import Match
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
@@ -19,9 +23,16 @@ from support.chat.binaries import GoverseBinaries
 from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet
 from support.codex.world import CodexWorld
-from support.config import CodexTargetKind, Settings, StatusBackendTargetKind, load_settings
+from support.config import (
+    CodexTargetKind,
+    Settings,
+    StatusBackendTargetKind,
+    check_reachable,
+    load_settings,
+)
 from support.etcd import RunEtcd
 from support.http_journal import HttpJournal
+from support.processes import reaper
 from support.processes.reaper import sweep_leftovers
 from support.shared_systems import ISOLATED_TAG, SharedSystems
 
@@ -32,7 +43,9 @@ ETCD_CONTROL_TAG = "needs_etcd_control"
 def start_run(context: Context) -> None:
     """Validate settings, clear leftovers of crashed runs, prepare artifacts and the report."""
     config = context.config
+    stop_in_order(context)
     context.settings = load_settings(config.userdata, config.userdata_defines or ())
+    check_reachable(context.settings)  # running systems it names answer, or one message
     for leftover in sweep_leftovers():
         print(f"stopped a process left behind by an earlier run: {leftover}", file=sys.stderr)
     context.run_artifacts = RunArtifacts(context.settings.artifacts_dir,
@@ -49,6 +62,43 @@ def start_run(context: Context) -> None:
     context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
     context.chat_cluster_sizes = []  # a list, so that scenarios add to it (behave layers)
     _write_environment(context)
+
+
+_STEP_CODE = Match.run.__code__
+
+
+def _in_step(frame: FrameType | None) -> bool:
+    """Whether the main thread is running a step's function (rather than a hook or behave)."""
+    while frame is not None:
+        if frame.f_code is _STEP_CODE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def stop_in_order(context: Context) -> None:
+    """The first SIGINT or SIGTERM aborts the run the way behave handles a Ctrl-C, but never in
+    the middle of a hook: a step is interrupted (KeyboardInterrupt) at once; during a hook, which
+    may be stopping processes, the run is only marked aborted. Either way behave skips what is
+    left and still runs the after-hooks, which stop every system, and writes the results.
+    A second signal kills everything this process started and exits at once."""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if received:
+            for again in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(again, signal.SIG_IGN)
+            reaper.kill_run(reaper.run_marker(), grace=0.0)
+            os._exit(128 + signum)
+        received.append(signum)
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step",
+              file=sys.__stderr__, flush=True)
+        if _in_step(frame):
+            raise KeyboardInterrupt
+        context.abort(reason=signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
 
 
 def finish_run(context: Context) -> None:

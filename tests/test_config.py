@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
+import os
+import re
+import socket
 import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +20,7 @@ from support.config import (
     CodexTargetKind,
     SettingsError,
     StatusBackendTargetKind,
+    check_reachable,
     load_settings,
 )
 
@@ -104,3 +114,122 @@ def test_status_backend_binary_and_urls_exclude_each_other() -> None:
                                             "exclude each other"):
         load_settings({"status_backend_binary": "/bin/sh",
                        "status_backend_urls": "http://127.0.0.1:12345"}, environ={})
+
+
+# --- values checked when the run starts ------------------------------------------------------
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400", "Infinity"])
+def test_timeout_multiplier_must_be_finite(value: str) -> None:
+    with pytest.raises(SettingsError, match=rf"bad value '{value}' for timeout_multiplier .*"
+                                            "finite number greater than 0"):
+        load_settings({"timeout_multiplier": value}, environ={})
+
+
+@pytest.mark.parametrize("setting", ["codex_binary", "status_backend_binary", "etcd_binary"])
+@pytest.mark.parametrize(("content", "why"), [
+    (b"echo no shebang\n", "neither an ELF program nor a #! script"),
+    (b"\x00\x01\x02 random bytes", "neither an ELF program nor a #! script"),
+    (b"", "neither an ELF program nor a #! script"),
+    (b"#!/no/such/interpreter\n", "its #! interpreter /no/such/interpreter cannot be run"),
+    (b"#!\n", "its #! interpreter (none) cannot be run"),
+])
+def test_a_binary_the_system_cannot_start_is_refused(tmp_path: Path, setting: str,
+                                                     content: bytes, why: str) -> None:
+    """An execute bit is not enough: every start of such a file fails (Exec format error)."""
+    binary = tmp_path / "program"
+    binary.write_bytes(content)
+    binary.chmod(0o755)
+    with pytest.raises(SettingsError, match=rf"bad value .* for {setting} .*not executable: "
+                                            rf".*\({re.escape(why)}\)"):
+        load_settings({setting: str(binary)}, environ={})
+
+
+def test_elf_programs_and_scripts_are_accepted(tmp_path: Path) -> None:
+    script = tmp_path / "etcd"
+    script.write_text("#!/bin/sh -e\nexec true\n")
+    script.chmod(0o755)
+    assert load_settings({"etcd_binary": str(script)}, environ={}).etcd_binary == script
+    elf = Path(sys.executable).resolve()
+    assert load_settings({"codex_binary": str(elf)}, environ={}).codex_binary == elf
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on (bound, never listening: connections are refused)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+@pytest.fixture
+def answering() -> Iterator[str]:
+    """An HTTP server that answers everything with 404 (any answer counts as reachable)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    """A port that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_running_systems_that_answer_are_accepted(answering: str) -> None:
+    settings = load_settings({"codex_urls": f"http://{answering}",
+                              "status_backend_urls": f"http://{answering}",
+                              "etcd_endpoint": answering}, environ={})
+    check_reachable(settings)
+    check_reachable(load_settings({}, environ={}))  # nothing named: nothing asked
+
+
+@pytest.mark.parametrize("setting", ["codex_urls", "status_backend_urls"])
+def test_urls_that_do_not_answer_are_refused_once_with_one_message(
+        setting: str, answering: str, closed_port: int) -> None:
+    dead = f"http://127.0.0.1:{closed_port}"
+    settings = load_settings({setting: f"http://{answering},{dead}"}, environ={})
+    with pytest.raises(SettingsError) as refused:
+        check_reachable(settings)
+    assert str(refused.value) == f"{setting}: {dead} does not answer (connection refused)"
+
+
+def test_an_etcd_endpoint_that_does_not_answer_is_refused(closed_port: int) -> None:
+    endpoint = f"127.0.0.1:{closed_port}"
+    with pytest.raises(SettingsError, match=rf"^etcd_endpoint: {endpoint} does not answer "
+                                            r"\(connection refused\)$"):
+        check_reachable(load_settings({"etcd_endpoint": endpoint}, environ={}))
+
+
+def test_a_url_that_never_answers_is_refused_within_the_scaled_deadline(silent: str) -> None:
+    settings = load_settings({"codex_urls": f"http://{silent}", "timeout_multiplier": "0.25"},
+                             environ={})
+    started = time.monotonic()
+    with pytest.raises(SettingsError, match=rf"^codex_urls: http://{silent} does not answer "
+                                            r"\(no answer within 0\.5 s\)$"):
+        check_reachable(settings)
+    assert time.monotonic() - started < 5
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_run_with_unreachable_codex_urls_stops_at_once_with_one_clear_line(
+        tmp_path: Path, closed_port: int) -> None:
+    dead = f"http://127.0.0.1:{closed_port}"
+    done = subprocess.run(
+        [sys.executable, "-m", "behave", str(ROOT / "features" / "codex" / "lifecycle.feature"),
+         "--no-junit", "-f", "plain", "-D", f"artifacts_dir={tmp_path / 'artifacts'}",
+         "-D", f"codex_urls={dead}"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        text=True, timeout=120, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    mentions = [line for line in output.splitlines() if dead in line]
+    assert mentions == [f"HOOK-ERROR in before_all: SettingsError: codex_urls: {dead} does not "
+                        "answer (connection refused)"], output
+    assert "Traceback" not in output and "ConnectionRefusedError" not in output
+    assert "0 scenarios passed, 0 failed" in output, output

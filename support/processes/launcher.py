@@ -105,11 +105,7 @@ class ManagedProcess:
         its readiness check passes; see ``wait_ready``."""
         reaper.ensure_watchdog()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {
-            **self.spec.env,
-            reaper.RUN_MARKER: reaper.run_marker(),
-            reaper.PROCESS_MARKER: self._marker,
-        }
+        env = {**self.spec.env, **reaper.child_markers(), reaper.PROCESS_MARKER: self._marker}
         with open(self.log_path, "ab") as log:
             log.write(f"### {time.strftime('%H:%M:%S')} starting: {' '.join(self.spec.argv)}\n"
                       .encode())
