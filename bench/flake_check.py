@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "allure-results"
 LOAD_LIMIT = 2 * 3600  # seconds: a busy process never outlives this, whatever happens
-# A busy loop that ends by itself: when its parent (this check) is gone, or at the time limit.
+# A busy loop that ends by itself: when its parent (this check, named by PID so that a parent
+# gone before the loop starts counts too) is gone, or at the time limit.
 _BUSY = ("import os, time\n"
-         "parent, end = os.getppid(), time.monotonic() + {limit}\n"
+         "parent, end = {parent}, time.monotonic() + {limit}\n"
          "while os.getppid() == parent and time.monotonic() < end:\n"
          "    sum(range(10000))\n")
 
@@ -31,7 +32,7 @@ _BUSY = ("import os, time\n"
 @contextmanager
 def busy_processes(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``count`` processes that each keep one core busy while the block runs."""
-    code = _BUSY.format(limit=LOAD_LIMIT)
+    code = _BUSY.format(parent=os.getpid(), limit=LOAD_LIMIT)
     processes = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
     try:
         yield processes
