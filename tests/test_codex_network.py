@@ -104,7 +104,10 @@ class DishonestPeer:
             if json.loads(data).get("type") == "hello":
                 welcome = {"type": "welcome", "dht": self.dht, "announce": self.announce,
                            "peers": []}
-                self.udp.sendto(json.dumps(welcome).encode(), address)
+                try:
+                    self.udp.sendto(json.dumps(welcome).encode(), address)
+                except OSError:  # closed while answering: the test is over
+                    return
 
     def close(self) -> None:
         self.http.shutdown()
@@ -146,17 +149,22 @@ def _corrupting_handler(peer: DishonestPeer) -> type[BaseHTTPRequestHandler]:
 def test_blocks_that_fail_verification_are_fetched_elsewhere(fleet: CodexFleet,
                                                             tmp_path: Path) -> None:
     holder = fleet.start("A")
-    data = os.urandom(4 * 1024 * 1024)
-    cid = holder.client.upload(data)
     liar = DishonestPeer(tmp_path, holder)
     try:
-        # B knows both; it asks them in random order for each chunk of blocks.
+        # B knows both; it asks them in random order for the manifest and each chunk of blocks,
+        # so one download may never reach the liar: fresh files until it has (20 at most; each
+        # download asks at least twice, so all 20 miss it with a chance of 1 in 4^20).
         node = fleet.start("B", bootstrap=["A"])
         node.flags.append(f"--bootstrap-node={liar.dht}")
         fleet.restart("B")
         eventually(lambda: _assert_peers(node, 2), within=10)
-        assert node.client.download_bytes(cid, network=True) == data
-        assert liar.served > 0, "the dishonest peer was never asked"
+        for _download in range(20):
+            data = os.urandom(1024 * 1024)
+            cid = holder.client.upload(data)
+            assert node.client.download_bytes(cid, network=True) == data
+            if liar.served:
+                break
+        assert liar.served > 0, "the dishonest peer was never asked in 20 downloads"
         assert node.process is not None
         assert "Block failed verification" in node.process.log_path.read_text()
     finally:
