@@ -14,7 +14,7 @@ from emulators.goverse.etcdview import Shard, parse_shard
 from support.chat.client import ChatClient, ChatError
 from support.chat.cluster import SHARDS, ChatCluster
 from support.config import Settings
-from support.etcd import EtcdServer, client_for
+from support.etcd import EtcdServer, bundled_etcd, client_for
 from wire.pb.chat import chat_pb2
 from wire.pb.gate import gate_pb2, gate_pb2_grpc
 
@@ -137,3 +137,19 @@ def test_a_clean_stop_removes_the_node_key_at_once(etcd: EtcdServer, tmp_path: P
     assert set(codes.values()) == {0}
     remaining = _range(etcd, chat.prefix + "/")
     assert f"nodes/{node}" not in remaining and "leader" in remaining
+
+
+def test_processes_stopped_while_etcd_is_away_exit_cleanly(tmp_path: Path) -> None:
+    """A server or gate stopped while etcd is down cannot delete its key: the key expires with
+    its lease, and the process still exits 0 with no traceback."""
+    own = EtcdServer(bundled_etcd(), tmp_path / "etcd", tmp_path / "etcd.log").start()
+    chat = ChatCluster(Settings(), own.endpoint, tmp_path / "work", tmp_path / "logs")
+    try:
+        chat.start(nodes=1, gates=1)
+        own.process.stop()
+        codes = chat.stop()
+    finally:
+        own.stop()
+    assert set(codes.values()) == {0}, codes
+    for log in chat.log_files():
+        assert "Traceback" not in log.path.read_text(), f"{log.name} wrote a traceback"

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -251,14 +250,14 @@ class Registration:
                 if self._lease.refresh() <= 0:  # expired meanwhile (etcd was away): register again
                     self._lease = self._mirror.client.lease(ttl=LEASE_TTL)
                     self._mirror.client.put(self._key, self._address, lease=self._lease)
-            except (requests.RequestException, ValueError, KeyError):
-                time.sleep(0.2)
+            except ETCD_ERRORS:
+                if self._stopping.wait(0.2):  # etcd is away: try again shortly
+                    return
 
     def stop(self) -> None:
-        """Delete the key and revoke the lease (a clean stop is seen at once)."""
+        """Delete the key and revoke the lease (a clean stop is seen at once). With etcd away
+        the key simply expires with its lease, as a Go process's would."""
         self._stopping.set()
-        try:
+        with contextlib.suppress(*ETCD_ERRORS):
             self._mirror.client.delete(self._key)
             self._lease.revoke()
-        except (requests.RequestException, ValueError, KeyError):
-            pass
