@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from support.etcd import client_for
 
 TXN_MAX_OPS = 128  # etcd's default --max-txn-ops
 LEASE_TTL = 15
+DIAL_TIMEOUT = 5.0  # seconds: Goverse's etcd client (clientv3.Config.DialTimeout)
 # What talking to etcd can fail with (connection, HTTP, or an answer that is not etcd's).
 ETCD_ERRORS = (Etcd3Exception, requests.RequestException, OSError, ValueError, KeyError)
 
@@ -157,11 +159,17 @@ class EtcdMirror:
         return revision
 
     def start(self) -> None:
-        """Load the prefix, then follow it; EtcdUnavailableError if etcd does not answer."""
-        try:
-            revision = self.load()
-        except (EtcdUnavailableError, *ETCD_ERRORS) as error:
-            raise EtcdUnavailableError(f"cannot reach etcd at {self.endpoint}") from error
+        """Load the prefix, then follow it; EtcdUnavailableError if etcd does not answer within
+        the dial timeout of Goverse's etcd client."""
+        deadline = time.monotonic() + DIAL_TIMEOUT
+        while True:
+            try:
+                revision = self.load()
+                break
+            except (EtcdUnavailableError, *ETCD_ERRORS) as error:
+                if self.client is None or time.monotonic() >= deadline or \
+                        self._stopping.wait(0.1):
+                    raise EtcdUnavailableError(f"cannot reach etcd at {self.endpoint}") from error
         threading.Thread(target=self._follow, args=(revision,), name="etcd-watch",
                          daemon=True).start()
 
