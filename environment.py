@@ -4,6 +4,8 @@ import os
 
 # gRPC's C core logs connection chatter at INFO; keep the console for the suite's own output.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+# The suite forks and execs from processes with live gRPC channels (see support/__init__.py).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from behave.model import Feature, Scenario
 from behave.runner import Context
