@@ -310,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--stop-grace takes a finite number of seconds >= 0, not {ours.stop_grace}")
     for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS, reporting.ENVIRONMENT_FACTS):
         shutil.rmtree(folder, ignore_errors=True)
+    # behave's JUnit reporter makes its folder on a check-then-create race: workers that end
+    # their first feature at once would crash on FileExistsError, so the folder exists first.
+    JUNIT.mkdir(parents=True)
     global _active  # noqa: PLW0603 - the one run this process runs
     children = _active = Children(grace=ours.stop_grace)
     previous = children.install()
