@@ -15,11 +15,11 @@ from hamcrest import (
 )
 
 from support import step_types  # noqa: F401 - registers the parse types
-from support.codex.cid import CODEX_MANIFEST, CODEX_ROOT, Cid
-from support.codex.manifest import manifest_for_file
 from support.codex.nodes import NodeOptions
 from support.commands import run_tool
 from support.content import write_random_file
+from wire.cid import CODEX_MANIFEST, CODEX_ROOT, Cid
+from wire.codex_manifest import manifest_for_file
 
 _ACTIONS = {
     "download": ("GET", "/data/{cid}"),

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid, CidError
-from support.codex.manifest import (
+from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid, CidError
+from wire.codex_manifest import (
     BLOCK_SIZE,
     Manifest,
     ManifestError,

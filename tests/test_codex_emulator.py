@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
 from support.codex.client import CodexClient, CodexError, DownloadCancelledError
 from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
+from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
 
 API = "/api/codex/v1"
 

@@ -17,8 +17,8 @@ import pytest
 from emulators.codex import nim_json
 from emulators.codex.chronos_http import decode_url, parse_request, query_params, split_target
 from emulators.codex.logs import LogLevelError, parse_log_level
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
 from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
+from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, Cid
 
 API = "/api/codex/v1"
 RAW_NAME = b"caf\xe9-\xff.bin"  # latin-1 bytes, not UTF-8

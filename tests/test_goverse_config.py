@@ -13,9 +13,9 @@ from emulators.goverse.config import (
     inspector_settings,
     node_settings,
     parse_duration,
-    write_cluster_yaml,
 )
 from emulators.goverse.sharding import fixed_node, fnv1a_32, shard_of
+from wire.goverse_yaml import write_cluster_yaml
 
 CHAT_IDS = ["ChatRoomMgr0", "ChatRoom-General", "ChatRoom-Technology", "ChatRoom-Crypto",
             "ChatRoom-Sports", "ChatRoom-Movies"]

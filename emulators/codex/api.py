@@ -50,8 +50,8 @@ from emulators.codex.node import (
     RetriesExhaustedError,
 )
 from emulators.codex.store import BlockInUseError, QuotaExceededError
-from support.codex.cid import CODEX_MANIFEST, Cid, CidError, decode_varint
-from support.codex.manifest import Manifest, ManifestError
+from wire.cid import CODEX_MANIFEST, Cid, CidError, decode_varint
+from wire.codex_manifest import Manifest, ManifestError
 
 PREFIX = "/api/codex/v1"
 HEADERS_TIMEOUT = 10.0

@@ -21,8 +21,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from support.codex.cid import CidError, decode_varint, encode_varint
-from support.codex.wire import WireError, bytes_field, iter_fields, varint_field
+from wire.cid import CidError, decode_varint, encode_varint
+from wire.protowire import WireError, bytes_field, iter_fields, varint_field
 
 _SECP256K1 = 2  # libp2p KeyType
 _PEER_RECORD_PAYLOAD_TYPE = b"\x03\x01"

@@ -18,8 +18,8 @@ from emulators.codex.identity import NodeIdentity, decode_spr, multiaddr_bytes
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.peers import Discovery, Peer, PeerTable
 from emulators.codex.store import QuotaExceededError, RepoStore, Space
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid
-from support.codex.manifest import (
+from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid
+from wire.codex_manifest import (
     BLOCK_SIZE,
     Manifest,
     ManifestError,

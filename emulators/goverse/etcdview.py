@@ -15,10 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import etcd3gw
 import requests
 from etcd3gw.exceptions import Etcd3Exception
-
-from support.etcd import client_for
 
 TXN_MAX_OPS = 128  # etcd's default --max-txn-ops
 LEASE_TTL = 15
@@ -85,7 +84,8 @@ class EtcdMirror:
         self.prefix = prefix.rstrip("/")
         host, _, port = endpoint.rpartition(":")
         # Go's etcd client takes any endpoint text and fails only when it cannot dial it.
-        self.client = client_for(endpoint) if host and port.isdigit() else None
+        self.client = (etcd3gw.client(host=host, port=int(port), timeout=DIAL_TIMEOUT)
+                       if host and port.isdigit() else None)
         self.view = ClusterView()
         self._on_membership = on_membership
         self._on_shards = on_shards

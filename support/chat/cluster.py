@@ -16,13 +16,13 @@ from pathlib import Path
 import grpc
 import requests
 
-from emulators.goverse.config import write_cluster_yaml
 from support.config import Settings
 from support.etcd import new_prefix
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet, TcpConnect
 from support.waiting import eventually
+from wire.goverse_yaml import write_cluster_yaml
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
 
 CHAT_OBJECTS = 6  # ChatRoomMgr0 and its five rooms

@@ -16,7 +16,6 @@ from pathlib import Path
 import requests
 
 from support import progress
-from support.codex.cid import CODEX_MANIFEST, Cid
 from support.codex.client import (
     CodexClient,
     CodexError,
@@ -25,9 +24,10 @@ from support.codex.client import (
     DownloadResult,
     Space,
 )
-from support.codex.manifest import BLOCK_SIZE, block_cid, iter_blocks, pad_block
 from support.codex.nodes import CodexFleet, CodexNode
 from support.content import LocalFile, write_bytes_file, write_random_file
+from wire.cid import CODEX_MANIFEST, Cid
+from wire.codex_manifest import BLOCK_SIZE, block_cid, iter_blocks, pad_block
 
 
 @dataclass(frozen=True)

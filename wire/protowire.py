@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from support.codex.cid import decode_varint, encode_varint
+from wire.cid import decode_varint, encode_varint
 
 
 class WireError(ValueError):

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from support.codex.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, SHA2_256, Cid, CidError
-from support.codex.wire import WireError, bytes_field, iter_fields, varint_field
+from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, SHA2_256, Cid, CidError
+from wire.protowire import WireError, bytes_field, iter_fields, varint_field
 
 BLOCK_SIZE = 65536
 _ZERO_DIGEST = bytes(32)
