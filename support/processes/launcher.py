@@ -82,6 +82,7 @@ class ManagedProcess:
         self._marker = reaper.new_process_marker()
         self._popen: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
+        self.paused = False
 
     @property
     def name(self) -> str:
@@ -178,10 +179,16 @@ class ManagedProcess:
         """Kill descendants that re-parented away from the tree (found by the process marker)."""
         reaper.kill_marked(reaper.PROCESS_MARKER, self._marker, grace=1.0)
 
-    def send_signal(self, signum: int) -> None:
-        """Deliver a signal to the main process only (e.g. SIGSTOP to make it hang)."""
-        if self.is_running():
-            os.kill(self.pid, signum)
+    def pause(self) -> None:
+        """Freeze the whole tree with SIGSTOP, as a hung host or a debugger would: sockets stay
+        open, nothing answers (patroni's ``ProcessHang``)."""
+        _signal_all(self._tree(), signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        """Let a paused tree run on (SIGCONT)."""
+        _signal_all(self._tree(), signal.SIGCONT)
+        self.paused = False
 
     def kill(self) -> int | None:
         """SIGKILL the whole tree at once, as a crash would; returns the exit code."""
@@ -197,6 +204,9 @@ class ManagedProcess:
         if self._popen.poll() is None:
             grace = self.spec.stop_grace if grace is None else grace
             tree = self._tree()
+            if self.paused:  # a stopped process would not see SIGTERM until it runs again
+                _signal_all(tree, signal.SIGCONT)
+                self.paused = False
             first = signal.SIGTERM if grace > 0 else signal.SIGKILL
             _signal_all(tree, first)
             if grace > 0:
