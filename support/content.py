@@ -24,14 +24,6 @@ def parse_size(text: str) -> int:
     return total
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_WRITE_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class LocalFile:
     """A file on disk the suite made, with its size and SHA-256."""

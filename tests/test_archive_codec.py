@@ -20,7 +20,6 @@ from wire.archive_codec import (
     encode_archive,
     keccak256,
     metadata,
-    torrent_archive_id,
     windows,
 )
 from wire.pb.encryption import encryption_pb2
@@ -105,16 +104,6 @@ def test_codex_archive_id_from_hand_assembled_bytes() -> None:
     expected = "0x" + keccak.new(digest_bits=256, data=entry).hexdigest()
     assert codex_archive_id(meta, cid) == expected
     assert len(expected) == 66
-
-
-def test_torrent_archive_id_omits_a_zero_offset() -> None:
-    meta = metadata(Window(100, 220), [b"\x01\x02\x03\x04"])
-    meta_bytes = bytes.fromhex("1064" "18dc01" "220401020304")
-    size_field = b"\x20" + bytes.fromhex("80a006")  # 102400 = 0x19000 as a varint
-    padding_field = b"\x28" + bytes.fromhex("f407")  # 1012 as a varint
-    entry = b"\x12" + bytes([len(meta_bytes)]) + meta_bytes + size_field + padding_field
-    expected = "0x" + keccak.new(digest_bits=256, data=entry).hexdigest()
-    assert torrent_archive_id(meta, offset=0, size=102400, padding=1012) == expected
 
 
 def community_key() -> CommunityKey:

@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,19 +29,34 @@ def connection(node: CodexNode) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
 
+@dataclass(frozen=True)
+class RawReply:
+    """An answer read to its end before its connection closed."""
+
+    status: int
+    body: bytes
+    response: http.client.HTTPResponse
+
+    def getheader(self, name: str) -> str | None:
+        return self.response.getheader(name)
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        return self.response.getheaders()
+
+
 def raw_request(node: CodexNode, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+                headers: dict[str, str] | None = None) -> RawReply:
     conn = connection(node)
     conn.request(method, API + path, body=body, headers=headers or {})
     response = conn.getresponse()
-    response.read_body = response.read()  # type: ignore[attr-defined]
+    reply = RawReply(response.status, response.read(), response)
     conn.close()
-    return response
+    return reply
 
 
 def test_upload_answers_text_plain_cid_without_newline(shared_node: CodexNode) -> None:
     response = raw_request(shared_node, "POST", "/data", os.urandom(100))
-    body = response.read_body  # type: ignore[attr-defined]
+    body = response.body
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/plain"
     assert not body.endswith(b"\n")
@@ -53,7 +69,7 @@ def test_download_headers(shared_node: CodexNode) -> None:
     cid = shared_node.client.upload(data, filename="a b.bin", mimetype="image/png")
     response = raw_request(shared_node, "GET", f"/data/{cid}")
     assert response.status == 200
-    assert response.read_body == data  # type: ignore[attr-defined]
+    assert response.body == data
     assert response.getheader("Content-Length") == "70000"
     assert response.getheader("Connection") == "close"
     assert response.getheader("Content-Type") == "image/png"
@@ -74,7 +90,7 @@ def test_unknown_route_and_unrouted_method_are_empty_404(shared_node: CodexNode)
     for method, path in (("GET", "/nothing"), ("HEAD", "/data"), ("PUT", "/data"),
                          ("GET", "/debug/info/extra")):
         response = raw_request(shared_node, method, path)
-        assert (response.status, response.read_body) == (404, b"")  # type: ignore[attr-defined]
+        assert (response.status, response.body) == (404, b"")
         assert response.getheader("Content-Type") is None
         assert response.getheader("Content-Length") == "0"
 
@@ -85,7 +101,7 @@ def test_unknown_route_and_unrouted_method_are_empty_404(shared_node: CodexNode)
 ])
 def test_bad_cid_is_400_on_every_route(shared_node: CodexNode, method: str, suffix: str) -> None:
     response = raw_request(shared_node, method, f"/data/zDvZRwzmNonExistentCID123456789{suffix}")
-    assert (response.status, response.read_body) == (400, b"Incorrect Cid")  # type: ignore[attr-defined]
+    assert (response.status, response.body) == (400, b"Incorrect Cid")
     assert response.getheader("Content-Type") == "text/html"
 
 
@@ -103,7 +119,7 @@ def test_upload_error_texts(shared_node: CodexNode) -> None:
         response = raw_request(shared_node, "POST", "/data", body, headers)
         assert response.status == status, headers
         if text is not None:
-            assert response.read_body.decode() == text  # type: ignore[attr-defined]
+            assert response.body.decode() == text
             assert response.getheader("Content-Type") == "text/html"
 
 
@@ -143,7 +159,7 @@ def test_exists_is_keyed_by_base58_and_empty_block_is_always_present(
     cid = Cid.of_bytes(CODEX_MANIFEST, b"not stored")
     base32 = "b" + base64.b32encode(cid.to_bytes()).decode().lower().rstrip("=")
     response = raw_request(shared_node, "GET", f"/data/{base32}/exists")
-    assert json.loads(response.read_body) == {str(cid): False}  # type: ignore[attr-defined]
+    assert json.loads(response.body) == {str(cid): False}
     empty = Cid.of_bytes(CODEX_BLOCK, b"")
     assert shared_node.client.exists(str(empty)) is True
 
@@ -163,7 +179,7 @@ def test_delete_is_idempotent_and_frees_space(shared_node: CodexNode) -> None:
 
 def test_space_json_shape(shared_node: CodexNode) -> None:
     response = raw_request(shared_node, "GET", "/space")
-    body = response.read_body.decode()  # type: ignore[attr-defined]
+    body = response.body.decode()
     assert list(json.loads(body)) == ["totalBlocks", "quotaMaxBytes", "quotaUsedBytes",
                                       "quotaReservedBytes"]
     assert " " not in body and response.getheader("Content-Type") == "application/json"
@@ -172,7 +188,7 @@ def test_space_json_shape(shared_node: CodexNode) -> None:
 def test_manifest_json_has_nulls_and_key_order(shared_node: CodexNode) -> None:
     cid = shared_node.client.upload(b"some file contents")
     response = raw_request(shared_node, "GET", f"/data/{cid}/network/manifest")
-    assert response.read_body.decode() == (  # type: ignore[attr-defined]
+    assert response.body.decode() == (
         f'{{"cid":"{cid}","manifest":{{"treeCid":'
         '"zDzSvJTezk7bJNQqFq8k1iHXY84psNuUfZVusA5bBQQUSuyzDSVL","datasetSize":18,'
         '"blockSize":65536,"filename":null,"mimetype":null,"protected":false}}'
@@ -180,7 +196,7 @@ def test_manifest_json_has_nulls_and_key_order(shared_node: CodexNode) -> None:
 
 
 def test_debug_info_is_pretty_with_seven_keys(shared_node: CodexNode) -> None:
-    body = raw_request(shared_node, "GET", "/debug/info").read_body.decode()  # type: ignore[attr-defined]
+    body = raw_request(shared_node, "GET", "/debug/info").body.decode()
     info = json.loads(body)
     assert list(info) == ["id", "addrs", "repo", "spr", "announceAddresses", "table", "codex"]
     # secp256k1 peer IDs read 16Uiu2HAm… or 16Uiu2HAk… (the compressed key's parity byte).
@@ -193,16 +209,16 @@ def test_debug_info_is_pretty_with_seven_keys(shared_node: CodexNode) -> None:
 def test_peerid_and_spr_follow_accept(shared_node: CodexNode) -> None:
     plain = raw_request(shared_node, "GET", "/peerid", headers={"Accept": "text/plain"})
     assert plain.getheader("Content-Type") == "text/plain"
-    peer = plain.read_body.decode()  # type: ignore[attr-defined]
+    peer = plain.body.decode()
     as_json = raw_request(shared_node, "GET", "/peerid", headers={"Accept": "*/*"})
-    assert json.loads(as_json.read_body) == {"id": peer}  # type: ignore[attr-defined]
+    assert json.loads(as_json.body) == {"id": peer}
     spr = raw_request(shared_node, "GET", "/spr")
-    assert list(json.loads(spr.read_body)) == ["spr"]  # type: ignore[attr-defined]
+    assert list(json.loads(spr.body)) == ["spr"]
 
 
 def test_log_level_route(shared_node: CodexNode) -> None:
-    assert raw_request(shared_node, "POST", "/debug/chronicles/loglevel").read_body == \
-        b"Missing log level"  # type: ignore[attr-defined]
+    assert raw_request(shared_node, "POST", "/debug/chronicles/loglevel").body == \
+        b"Missing log level"
     bad = raw_request(shared_node, "POST", "/debug/chronicles/loglevel?level=loud")
     assert bad.status == 500
     # chronicles' topic directives name the level first: LEVEL:topic1,topic2.
@@ -210,7 +226,7 @@ def test_log_level_route(shared_node: CodexNode) -> None:
     assert (ok.status, ok.getheader("Content-Type")) == (200, "text/plain")
     reversed_order = raw_request(shared_node, "POST",
                                  "/debug/chronicles/loglevel?level=DEBUG;codex:trace")
-    assert (reversed_order.status, reversed_order.read_body) == (  # type: ignore[attr-defined]
+    assert (reversed_order.status, reversed_order.body) == (
         500, b"'codex' is not a recognized log level.")
     raw_request(shared_node, "POST", "/debug/chronicles/loglevel?level=info")
 
@@ -218,7 +234,7 @@ def test_log_level_route(shared_node: CodexNode) -> None:
 def test_preflight_and_marketplace(shared_node: CodexNode) -> None:
     assert raw_request(shared_node, "OPTIONS", "/data").status == 204
     market = raw_request(shared_node, "GET", "/sales/slots")
-    assert (market.status, market.read_body) == (503, b"Persistence is not enabled")  # type: ignore[attr-defined]
+    assert (market.status, market.body) == (503, b"Persistence is not enabled")
 
 
 def test_non_manifest_cids_on_manifest_routes(shared_node: CodexNode) -> None:
@@ -226,7 +242,7 @@ def test_non_manifest_cids_on_manifest_routes(shared_node: CodexNode) -> None:
     shared_node.client.upload(data)
     block = str(Cid.of_bytes(CODEX_BLOCK, data + bytes(65536 - 1000)))
     local = raw_request(shared_node, "GET", f"/data/{block}")
-    assert (local.status, local.read_body) == (  # type: ignore[attr-defined]
+    assert (local.status, local.body) == (
         404, b"CID has invalid content type for manifest {$cid}")
     assert local.getheader("Content-Type") == "text/html; charset=utf-8"
     trigger = raw_request(shared_node, "POST", f"/data/{block}/network")
@@ -238,7 +254,7 @@ def test_unknown_cid_waits_for_the_retry_budget_then_fails(shared_node: CodexNod
     started = time.monotonic()
     response = raw_request(shared_node, "GET", f"/data/{cid}/network/manifest")
     elapsed = time.monotonic() - started
-    assert (response.status, response.read_body) == (404, b"Error retries exhausted")  # type: ignore[attr-defined]
+    assert (response.status, response.body) == (404, b"Error retries exhausted")
     assert 2.5 <= elapsed < 10  # one round with --block-retries=1 lasts the 3 s discovery limit
 
 

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from emulators.codex.exchange import ExchangeClient, LeafReply, decode_leaves, encode_leaves
+from emulators.codex.exchange import (
+    ExchangeClient,
+    LeafReply,
+    PeerUnreachableError,
+    decode_leaves,
+    encode_leaves,
+)
 from emulators.codex.identity import (
     InvalidRecordError,
     NodeIdentity,
@@ -231,3 +237,16 @@ def test_connect_by_address_and_by_known_peer(fleet: CodexFleet) -> None:
     data = os.urandom(200_000)
     cid = a.client.upload(data)
     assert b.client.download_bytes(cid, network=True) == data
+
+
+def test_a_peer_that_never_answers_is_passed_over_within_a_retry_interval() -> None:
+    """A hung holder accepts the connection (its kernel does) but answers nothing; nim-codex asks
+    again after its retry interval (2 s, nim-codex pendingblocks.nim ``DefaultRetryInterval``),
+    so the fetch must not wait on such a peer any longer."""
+    retry_interval, slack = 2.0, 2.0
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        address = hung.getsockname()[:2]
+        started = time.monotonic()
+        with pytest.raises(PeerUnreachableError):
+            ExchangeClient().leaves(address, "zDzSvJTtree", 0, 16)
+        assert time.monotonic() - started < retry_interval + slack

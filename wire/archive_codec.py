@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from Crypto.Hash import keccak
 
@@ -102,7 +103,9 @@ def chunks(messages: Iterable[StoredMessage]) -> list[list[StoredMessage]]:
 
 def metadata(window: Window, topics: Sequence[bytes]) -> pb.WakuMessageArchiveMetadata:
     """The archive metadata: the window and every requested topic, in request order."""
-    meta = pb.WakuMessageArchiveMetadata(**{"from": window.start, "to": window.end})
+    # "from" is a Python keyword, so the generated stub takes it only through untyped **kwargs.
+    bounds: dict[str, Any] = {"from": window.start, "to": window.end}
+    meta = pb.WakuMessageArchiveMetadata(**bounds)
     meta.contentTopic.extend(topics)
     return meta
 
@@ -123,14 +126,6 @@ def decode_archive(data: bytes) -> pb.WakuMessageArchive:
 def codex_archive_id(meta: pb.WakuMessageArchiveMetadata, cid: str) -> str:
     """``0x`` + keccak256 of the encoded CodexWakuMessageArchiveIndexMetadata{metadata, cid}."""
     entry = pb.CodexWakuMessageArchiveIndexMetadata(metadata=meta, cid=cid)
-    return "0x" + keccak256(entry.SerializeToString()).hex()
-
-
-def torrent_archive_id(meta: pb.WakuMessageArchiveMetadata, offset: int, size: int,
-                       padding: int) -> str:
-    """``0x`` + keccak256 of the encoded WakuMessageArchiveIndexMetadata (the torrent form)."""
-    entry = pb.WakuMessageArchiveIndexMetadata(metadata=meta, offset=offset, size=size,
-                                               padding=padding)
     return "0x" + keccak256(entry.SerializeToString()).hex()
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 
 import base58
 
-from emulators.codex import nim_json
+from emulators.codex import errors, nim_json
 from emulators.codex.chronos_http import (
     POST_METHODS,
     Body,
@@ -50,7 +50,7 @@ from emulators.codex.node import (
     RetriesExhaustedError,
 )
 from emulators.codex.store import BlockInUseError, QuotaExceededError
-from wire.cid import CODEX_MANIFEST, Cid, CidError, decode_varint
+from wire.cid import CODEX_MANIFEST, IDENTITY, SHA2_256, Cid, CidError, decode_varint
 from wire.codex_manifest import Manifest, ManifestError
 
 PREFIX = "/api/codex/v1"
@@ -60,7 +60,6 @@ HTML = "text/html"
 HTML_UTF8 = "text/html; charset=utf-8"
 PLAIN = "text/plain"
 JSON_TYPE = "application/json"
-INVALID_MANIFEST_CID = "CID has invalid content type for manifest {$cid}"
 _CPU_NAMES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "arm"}
 _NIM_CPU = _CPU_NAMES.get(platform.machine(), platform.machine().lower())
 SERVER_HEADER = f"nim-presto/0.0.3 ({_NIM_CPU}/{platform.system().lower()})"
@@ -289,7 +288,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         try:
             return Cid.parse(text)
         except CidError as exc:
-            self._text(400, CidError.message)
+            self._text(400, errors.INCORRECT_CID)
             raise ResponseSent from exc
 
     # --- handlers -----------------------------------------------------------------------------
@@ -316,7 +315,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     def upload(self) -> None:
         reader = self._body_reader()
         if reader is None:
-            self._text(500, "Request do not have body available")
+            self._text(500, errors.NO_BODY)
             return
         self._expect_continue()
         refusal = self._upload_refusal()
@@ -332,7 +331,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             cid = self.node.upload(reader, filename, header_text(mimetype) if mimetype else None)
         except QuotaExceededError as exc:
             self.close_connection = True
-            self._text(500, f"Unable to store block {exc.cid}")
+            self._text(500, errors.unable_to_store_block(exc.cid))
             return
         except ManifestQuotaError as exc:
             self._text(500, str(exc))
@@ -352,16 +351,16 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         mimetype = self.head.get("Content-Type")
         if mimetype and _lower_ascii(mimetype) not in MIME_TYPES:
             # The header's own bytes, as Nim echoes them.
-            return 422, b"The MIME type '" + mimetype.encode("latin-1") + b"' is not valid."
+            return 422, errors.invalid_mime_type(mimetype.encode("latin-1"))
         disposition = self.head.get("Content-Disposition")
         try:
             filename = None if disposition is None else \
                 filename_from_content_disposition(header_text(disposition))
         except ValueError:
             # Nim raises a RangeDefect here (nothing after `filename="`); answer as a failed call.
-            return 500, b"The filename could not be read."
+            return 500, errors.FILENAME_UNREADABLE.encode()
         if filename is not None and not is_valid_filename(filename):
-            return 422, b"The filename is not valid."
+            return 422, errors.INVALID_FILENAME.encode()
         return None
 
     def list_data(self) -> None:
@@ -380,11 +379,10 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         try:
             manifest = self.node.local_manifest(cid)
         except BlockNotFoundError as exc:
-            message = f"The requested CID could not be retrieved ({exc})."
-            self._text(404, message, HTML_UTF8)
+            self._text(404, errors.not_retrieved(str(exc)), HTML_UTF8)
             return
         except ManifestError:
-            self._text(404, INVALID_MANIFEST_CID, HTML_UTF8)
+            self._text(404, errors.INVALID_MANIFEST_CID, HTML_UTF8)
             return
         self._stream(manifest, extra_headers=())
 
@@ -400,7 +398,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
                 message = exc.quota_message if isinstance(exc, QuotaExceededError) else str(exc)
                 self._text(500, message, HTML_UTF8)
                 return
-            self._text(404, INVALID_MANIFEST_CID, HTML_UTF8)
+            self._text(404, errors.INVALID_MANIFEST_CID, HTML_UTF8)
             return
         try:
             try:
@@ -409,7 +407,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
                 # nim-codex falls back to a single-block fetch: a second full round of retries.
                 manifest = self.node.obtain_manifest(cid)
         except ManifestError:
-            self._text(404, INVALID_MANIFEST_CID, HTML_UTF8)
+            self._text(404, errors.INVALID_MANIFEST_CID, HTML_UTF8)
             return
         except RetriesExhaustedError as exc:
             self._text(500, str(exc), HTML_UTF8)
@@ -445,7 +443,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
     def trigger_download(self, cid_text: str) -> None:
         cid = self._cid(cid_text)
         if cid.codec != CODEX_MANIFEST:
-            self._text(404, INVALID_MANIFEST_CID)
+            self._text(404, errors.INVALID_MANIFEST_CID)
             return
         manifest = self._network_manifest(cid)
         self.node.download_in_background(manifest)
@@ -472,7 +470,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         try:
             self.node.delete(cid)
         except BlockInUseError:
-            self._text(500, "Directly deleting a block that is part of a dataset is not allowed.")
+            self._text(500, errors.DELETE_IN_DATASET)
             return
         self._send(204)
 
@@ -507,7 +505,7 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
         # values joined with ","); only an absent parameter is "Missing log level".
         levels = self._query.get("level")
         if levels is None:
-            self._text(400, "Missing log level")
+            self._text(400, errors.MISSING_LOG_LEVEL)
             return
         try:
             self.node.log.set_level(",".join(levels))
@@ -518,26 +516,26 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
 
     def connect(self, peer_id: str) -> None:
         if not is_peer_id(peer_id):
-            self._text(400, "peerid: incorrect PeerId string")
+            self._text(400, errors.INCORRECT_PEER_ID)
             return
         addresses = [addr for text in self._query.get("addrs", [])
                      if (addr := parse_tcp_multiaddr(text)) is not None]
         try:
             found = self.node.connect(peer_id, addresses)
         except PeerUnreachableError:
-            self._text(400, "Unable to dial peer")
+            self._text(400, errors.DIAL_FAILED)
             return
         except (ValueError, InvalidRecordError):
-            self._text(500, "Unknown error dialling peer")
+            self._text(500, errors.DIAL_UNKNOWN_ERROR)
             return
         if not found:
-            self._text(400, "Unable to find Peer!")
+            self._text(400, errors.PEER_NOT_FOUND)
             return
         self._send(200, b"Successfully connected to peer", PLAIN)
 
     def persistence_disabled(self, *_ids: str) -> None:
         """The marketplace routes of a node started without the ``persistence`` sub-command."""
-        self._text(503, "Persistence is not enabled")
+        self._text(503, errors.PERSISTENCE_DISABLED)
 
     def marketplace_preflight(self, _id: str) -> None:
         """``OPTIONS /sales/availability/{id}``: 204, with the CORS trio for PATCH if set."""
@@ -552,7 +550,8 @@ def is_peer_id(text: str) -> bool:
         length, offset = decode_varint(raw, offset)
     except (ValueError, UnicodeEncodeError, CidError):
         return False
-    return code in (0x00, 0x12) and len(raw) == offset + length and (code == 0 or length == 32)
+    return code in (IDENTITY, SHA2_256) and len(raw) == offset + length and (
+        code == IDENTITY or length == 32)
 
 
 def parse_tcp_multiaddr(text: str) -> tuple[str, int] | None:
@@ -572,42 +571,50 @@ class Route:
     cors: str | None = None  # the method named in the handler's buildCorsHeaders, if any
 
 
-def _route(method: str, path: str, handler: Callable[..., None], raw: bool = False,
-           cors: str | None = None) -> Route:
-    return Route(method, tuple((PREFIX + path).split("/")[1:]), handler, raw, cors)
+def _routes(table: str) -> list[Route]:
+    """Routes written one a line: the method, the path under PREFIX, the handler's name, then
+    ``raw`` and ``cors=<method>`` where they apply."""
+    routes = []
+    for line in table.strip().splitlines():
+        method, path, name, *options = line.split()
+        cors = [option.removeprefix("cors=") for option in options if option.startswith("cors=")]
+        if set(options) - {"raw", *(f"cors={named}" for named in cors)} or len(cors) > 1:
+            raise ValueError(f"unreadable route {line.strip()!r}")
+        routes.append(Route(method, tuple((PREFIX + path).split("/")[1:]),
+                            getattr(CodexRequestHandler, name), "raw" in options,
+                            cors[0] if cors else None))
+    return routes
 
 
-H = CodexRequestHandler
 # codex/rest/api.nim: initDataApi, initSalesApi, initPurchasingApi, initNodeApi, initDebugApi.
-ROUTES: list[Route] = [
-    _route("OPTIONS", "/data", H.preflight),
-    _route("POST", "/data", H.upload, raw=True),
-    _route("GET", "/data", H.list_data),
-    _route("OPTIONS", "/data/{cid}", H.preflight),
-    _route("GET", "/data/{cid}", H.local_download, cors="GET"),
-    _route("DELETE", "/data/{cid}", H.delete, cors="DELETE"),
-    _route("POST", "/data/{cid}/network", H.trigger_download, cors="GET"),
-    _route("GET", "/data/{cid}/network/stream", H.network_stream, cors="GET"),
-    _route("GET", "/data/{cid}/network/manifest", H.network_manifest, cors="GET"),
-    _route("GET", "/data/{cid}/exists", H.exists, cors="GET"),
-    _route("GET", "/space", H.space),
-    _route("GET", "/sales/slots", H.persistence_disabled, cors="GET"),
-    _route("GET", "/sales/slots/{slotId}", H.persistence_disabled, cors="GET"),
-    _route("GET", "/sales/availability", H.persistence_disabled, cors="GET"),
-    _route("POST", "/sales/availability", H.persistence_disabled, raw=True, cors="POST"),
-    _route("OPTIONS", "/sales/availability/{id}", H.marketplace_preflight),
-    _route("PATCH", "/sales/availability/{id}", H.persistence_disabled, raw=True),
-    _route("GET", "/sales/availability/{id}/reservations", H.persistence_disabled, raw=True,
-           cors="GET"),
-    _route("POST", "/storage/request/{cid}", H.persistence_disabled, raw=True, cors="POST"),
-    _route("GET", "/storage/purchases/{id}", H.persistence_disabled, cors="GET"),
-    _route("GET", "/storage/purchases", H.persistence_disabled, cors="GET"),
-    _route("GET", "/spr", H.spr, cors="GET"),
-    _route("GET", "/peerid", H.peer_id, cors="GET"),
-    _route("GET", "/connect/{peerId}", H.connect, cors="GET"),
-    _route("GET", "/debug/info", H.debug_info, cors="GET"),
-    _route("POST", "/debug/chronicles/loglevel", H.log_level, cors="POST"),
-]
+ROUTES: list[Route] = _routes("""
+    OPTIONS /data                                   preflight
+    POST    /data                                   upload                  raw
+    GET     /data                                   list_data
+    OPTIONS /data/{cid}                             preflight
+    GET     /data/{cid}                             local_download          cors=GET
+    DELETE  /data/{cid}                             delete                  cors=DELETE
+    POST    /data/{cid}/network                     trigger_download        cors=GET
+    GET     /data/{cid}/network/stream              network_stream          cors=GET
+    GET     /data/{cid}/network/manifest            network_manifest        cors=GET
+    GET     /data/{cid}/exists                      exists                  cors=GET
+    GET     /space                                  space
+    GET     /sales/slots                            persistence_disabled    cors=GET
+    GET     /sales/slots/{slotId}                   persistence_disabled    cors=GET
+    GET     /sales/availability                     persistence_disabled    cors=GET
+    POST    /sales/availability                     persistence_disabled    raw cors=POST
+    OPTIONS /sales/availability/{id}                marketplace_preflight
+    PATCH   /sales/availability/{id}                persistence_disabled    raw
+    GET     /sales/availability/{id}/reservations   persistence_disabled    raw cors=GET
+    POST    /storage/request/{cid}                  persistence_disabled    raw cors=POST
+    GET     /storage/purchases/{id}                 persistence_disabled    cors=GET
+    GET     /storage/purchases                      persistence_disabled    cors=GET
+    GET     /spr                                    spr                     cors=GET
+    GET     /peerid                                 peer_id                 cors=GET
+    GET     /connect/{peerId}                       connect                 cors=GET
+    GET     /debug/info                             debug_info              cors=GET
+    POST    /debug/chronicles/loglevel              log_level               cors=POST
+""")
 
 
 def _find_route(segments: list[str]) -> tuple[Route, tuple[str, ...]] | None:

@@ -17,6 +17,7 @@ import json
 import re
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +31,11 @@ _BLOCK = re.compile(r"^/block/([A-Za-z0-9]+)$")
 _LEAVES = re.compile(r"^/leaves/([A-Za-z0-9]+)/(\d+)/(\d+)$")
 _FRAME = struct.Struct("!IHHI")
 MAX_LEAVES_PER_REQUEST = 64
+# A peer that does not answer within one retry interval is passed over for this round, as
+# nim-codex's engine waits ``handle or sleepAsync(retryInterval)`` (2 s, pendingblocks.nim) and
+# then asks again: a hung peer (frozen, its sockets still open) slows a download, never stalls it.
 CONNECT_TIMEOUT = 2.0
-READ_TIMEOUT = 30.0
+READ_TIMEOUT = 2.0
 
 
 class PeerUnreachableError(Exception):
@@ -126,6 +130,11 @@ class ExchangeServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         threading.Thread(target=self.serve_forever, name="exchange", daemon=True).start()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A peer that gave up on an answer (closed mid-reply) is routine, not a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class ExchangeClient:

@@ -10,6 +10,8 @@ import threading
 from datetime import UTC, datetime
 from typing import TextIO
 
+from emulators.codex import errors
+
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "notice": 3, "warn": 4, "error": 5, "fatal": 6}
 # chronicles' LogLevel enum, in order (NONE lets everything through at run time).
 _ENUM = {"NONE": -1, "TRACE": 0, "DEBUG": 1, "INFO": 2, "NOTICE": 3, "WARN": 4, "ERROR": 5,
@@ -18,8 +20,6 @@ _ENUM = {"NONE": -1, "TRACE": 0, "DEBUG": 1, "INFO": 2, "NOTICE": 3, "WARN": 4, 
 _TOPIC_LEVELS = {"trc": 0, "trace": 0, "dbg": 1, "debug": 1, "inf": 2, "info": 2, "not": 3,
                  "notice": 3, "wrn": 4, "warn": 4, "err": 5, "error": 5, "fat": 6, "fatal": 6,
                  "disabled": 99}
-LEVEL_ERROR = "Please specify one of: trace, debug, info, notice, warn, error or fatal"
-DIRECTIVE_ERROR = "Please use the following syntax 'DEBUG: topic1,topic2; INFO: topic3'."
 _NIM_WHITESPACE = " \t\v\r\n\f"
 _ABBREVIATIONS = ("TRC", "DBG", "INF", "NOT", "WRN", "ERR", "FAT")
 _MESSAGE_WIDTH = 42
@@ -51,17 +51,17 @@ def parse_log_level(spec: str) -> tuple[int, dict[str, int]]:
     default = next((number for name, number in _ENUM.items()
                     if _nim_ident_normalize(name) == wanted), None)
     if default is None or not wanted:
-        raise LogLevelError(LEVEL_ERROR)
+        raise LogLevelError(errors.LEVEL_ERROR)
     topics: dict[str, int] = {}
     for directive in directives[1:]:
         parts = directive.split(":")
         if len(parts) != 2:
-            raise LogLevelError(DIRECTIVE_ERROR, applied=default)
+            raise LogLevelError(errors.DIRECTIVE_ERROR, applied=default)
         level = parts[0].strip(_NIM_WHITESPACE).lower()
         if level == "required":
             continue
         if level not in _TOPIC_LEVELS:
-            raise LogLevelError(f"'{parts[0]}' is not a recognized log level.", applied=default)
+            raise LogLevelError(errors.unrecognized_level(parts[0]), applied=default)
         for name in parts[1].split(","):
             topics[name.strip(_NIM_WHITESPACE)] = _TOPIC_LEVELS[level]
     return default, topics

@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
+from emulators.codex import errors
 from emulators.codex.cli import NodeConfig
 from emulators.codex.exchange import ExchangeClient, LeafReply, PeerUnreachableError
 from emulators.codex.identity import NodeIdentity, decode_spr, multiaddr_bytes
@@ -35,7 +36,6 @@ EMPTY_BLOCK_CID = str(Cid.of_bytes(CODEX_BLOCK, b""))
 # seconds, but at least until the 3 s discovery rate limit since the last peer search has passed.
 _RETRY_INTERVAL_SECONDS = 2
 _DISCOVERY_RATE_LIMIT = 3.0
-RETRIES_EXHAUSTED = "Error retries exhausted"
 # nim-codex streams with a background prefetch of this many blocks ahead of the reader.
 PREFETCH_WINDOW = 1024
 _PREFETCH_WORKERS = 4
@@ -48,7 +48,7 @@ class BlockNotFoundError(Exception):
     """The block is not in the local store (and only the local store was asked)."""
 
     def __init__(self) -> None:
-        super().__init__("Block not found in local store")
+        super().__init__(errors.BLOCK_NOT_FOUND)
 
 
 class RetriesExhaustedError(Exception):
@@ -215,7 +215,7 @@ class CodexNode:
             block_cids.append(cid)
             size += length
         if not leaves:
-            raise EmptyUploadError("Empty leaves")
+            raise EmptyUploadError(errors.EMPTY_LEAVES)
         layers = merkle_layers(leaves)
         tree = Cid.v1(CODEX_ROOT, layers[-1][0])
         proofs = [merkle_proof(layers, index) for index in range(len(leaves))]
@@ -274,7 +274,7 @@ class CodexNode:
             if time.monotonic() - last_search >= _DISCOVERY_RATE_LIMIT:
                 last_search = time.monotonic()
         self.log.warn("Block retries exhausted", topics="codex blockexcengine", wanted=what)
-        raise RetriesExhaustedError(RETRIES_EXHAUSTED)
+        raise RetriesExhaustedError(errors.RETRIES_EXHAUSTED)
 
     def _fetch_manifest(self, cid: Cid) -> Manifest:
         def attempt(peer: Peer) -> Manifest | None:
@@ -340,7 +340,7 @@ class CodexNode:
         self._once(f"chunk:{tree}:{start}", lambda: self._fetch_chunk(tree, start))
         local = self._local_block(tree, index)
         if local is None:
-            raise RetriesExhaustedError(RETRIES_EXHAUSTED)
+            raise RetriesExhaustedError(errors.RETRIES_EXHAUSTED)
         return local
 
     def _fetch_chunk(self, tree: Cid, start: int) -> None:
@@ -377,13 +377,13 @@ class CodexNode:
         if data is None:
             raise BlockNotFoundError()
         if cid.codec != CODEX_MANIFEST:
-            raise ManifestError("CID has invalid content type for manifest {$cid}")
+            raise ManifestError(errors.INVALID_MANIFEST_CID)
         return Manifest.decode(data)
 
     def obtain_manifest(self, cid: Cid) -> Manifest:
         """The manifest, from the local store or else from the network (which may take long)."""
         if cid.codec != CODEX_MANIFEST:
-            raise ManifestError("CID has invalid content type for manifest {$cid}")
+            raise ManifestError(errors.INVALID_MANIFEST_CID)
         try:
             return self.local_manifest(cid)
         except BlockNotFoundError:

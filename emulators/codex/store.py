@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulators.codex import errors
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (
     cid TEXT PRIMARY KEY,
@@ -40,11 +42,7 @@ class QuotaExceededError(Exception):
     def __init__(self, cid: str, used: int, limit: int) -> None:
         super().__init__(cid)
         self.cid = cid
-        # nim-codex's QuotaNotEnoughError text ($NBytes renders as "<n>'NByte").
-        self.quota_message = (
-            f"Quota usage would exceed the limit. Used: {used}'NByte, reserved: 0'NByte, "
-            f"limit: {limit}'NByte"
-        )
+        self.quota_message = errors.quota_exceeded(used, limit)
 
 
 class BlockInUseError(Exception):

@@ -23,6 +23,7 @@ from Crypto.Hash import keccak
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emulators.community import errors
 from emulators.community.seams import Account
 
 _FILE = "account.json"
@@ -158,7 +159,7 @@ class AccountStore:
         """The account, if the password opens it (status-go's database errors otherwise)."""
         folder = self.root / key_uid
         if not (folder / _FILE).is_file():
-            raise AccountError("sql: no rows in result set")
+            raise AccountError(errors.NO_ROWS)
         stored = self._read(folder)
         salt = bytes.fromhex(str(stored.record["passwordSalt"]))
         if not hmac.compare_digest(_password_check(password, salt),

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from emulators.community import rpc
+from emulators.community import errors, rpc
 from emulators.community.accounts import AccountError, AccountStore, StoredAccount
 from emulators.community.messenger import Messenger
 from emulators.community.mobile_requests import (
@@ -41,6 +41,18 @@ _NODE_RUNNING = "node is already running"
 def _response(error: str = "") -> str:
     """``makeJSONResponse``: ``{"error": <text>}``."""
     return go_marshal({"error": error})
+
+
+def _decoded(body: bytes, struct: str, fields: Mapping[str, str],
+             validate: Callable[[dict[str, object]], str]) -> dict[str, object] | str:
+    """The request ``requests.<struct>`` decoded and valid, or the response refusing it (Go's
+    first decoding error, else the struct's ``Validate`` text)."""
+    try:
+        request = decode_request(body, struct, fields)
+    except ValueError as error:
+        return _response(str(error))
+    problem = validate(request)
+    return _response(problem) if problem else request
 
 
 class _Session:
@@ -82,12 +94,10 @@ class Backend:
 
     # --- the functions ---------------------------------------------------------------------------
     def initialize_application(self, body: bytes) -> str:
-        try:
-            request = decode_request(body, "InitializeApplication", INITIALIZE_APPLICATION)
-        except ValueError as error:
-            return _response(str(error))
-        if problem := validate_initialize_application(request):
-            return _response(problem)
+        request = _decoded(body, "InitializeApplication", INITIALIZE_APPLICATION,
+                           validate_initialize_application)
+        if isinstance(request, str):
+            return request
         store = AccountStore(Path(str(request["dataDir"])))
         fleets = str(request["wakuFleetsConfigFilePath"])
         with self._lock:
@@ -99,22 +109,16 @@ class Backend:
                                                       "userID": ""}})
 
     def create_account_and_login(self, body: bytes) -> str:
-        try:
-            request = decode_request(body, "CreateAccount", CREATE_ACCOUNT)
-        except ValueError as error:
-            return _response(str(error))
-        if problem := validate_create_account(request):
-            return _response(problem)
+        request = _decoded(body, "CreateAccount", CREATE_ACCOUNT, validate_create_account)
+        if isinstance(request, str):
+            return request
         self._run_async(lambda: self._create_and_start(request))
         return _response()
 
     def login_account(self, body: bytes) -> str:
-        try:
-            request = decode_request(body, "Login", LOGIN)
-        except ValueError as error:
-            return _response(str(error))
-        if problem := validate_login(request):
-            return _response(problem)
+        request = _decoded(body, "Login", LOGIN, validate_login)
+        if isinstance(request, str):
+            return request
         self._run_async(lambda: self._open_and_start(str(request["keyUid"]),
                                                      str(request["password"])))
         return _response()
@@ -175,7 +179,7 @@ class Backend:
             if self._session is not None:
                 raise AccountError(_NODE_RUNNING)
         if store is None:
-            raise AccountError("sql: no rows in result set")
+            raise AccountError(errors.NO_ROWS)
         return self._start(store.open(key_uid, password))
 
     def _start(self, stored: StoredAccount) -> _Session:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from emulators.community import keys, responses, rpc
+from emulators.community import errors, keys, responses, rpc
 from emulators.community import wakuext_requests as req
 from emulators.community.context import NodeContext, stored_message
 from emulators.community.persistence.messenger import MessageRow
@@ -39,7 +39,7 @@ class ChatMessages:
         with ctx.lock:
             chat = ctx.store.chat(request.chat_id)
             if chat is None:
-                raise rpc.RpcError("chat not found")
+                raise rpc.RpcError(errors.CHAT_NOT_FOUND)
             row = ctx.community(chat.community_id)
             now_ms = ctx.now_ms()
             backdated = env_flag(ENV_BACKDATING) and request.timestamp > 0
@@ -76,7 +76,7 @@ class ChatMessages:
         """chatMessages: ApplicationMessagesResponse, ``messages`` null when there are none."""
         with self._ctx.lock:
             if self._ctx.store.chat(chat_id) is None:
-                raise rpc.RpcError("chat not found")
+                raise rpc.RpcError(errors.CHAT_NOT_FOUND)
             rows, next_cursor = self._ctx.store.messages(chat_id, cursor, limit)
         return {"messages": [responses.message(row) for row in rows] or None,
                 "cursor": next_cursor}

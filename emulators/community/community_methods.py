@@ -138,8 +138,8 @@ class Communities:
                 communities=[community_json])
 
     def reevaluate(self, values: object) -> dict:
-        community_id = req.community_id_of(
-            values, "requests.ReevaluateCommunityMembersPermissions",
+        community_id = req.required_id(
+            values, "requests.ReevaluateCommunityMembersPermissions", "communityId",
             "reevaluate community members permissions does not contain communityID")
         with self._ctx.lock:
             row = self._ctx.controlled(community_id)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from emulators.community import keys, rpc
+from emulators.community import errors, keys, rpc
 from emulators.community.communities import CommunityBook
 from emulators.community.persistence.messenger import CommunityRow, MessengerStore
 from emulators.community.seams import Account, Clock, SignalSink
@@ -62,7 +62,7 @@ class NodeContext:
     def community(self, community_id: str) -> CommunityRow:
         row = self.book.get(community_id)
         if row is None:
-            raise rpc.RpcError("community not found")
+            raise rpc.RpcError(errors.COMMUNITY_NOT_FOUND)
         return row
 
     def controlled(self, community_id: str) -> CommunityRow:

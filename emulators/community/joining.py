@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from cryptography.exceptions import InvalidTag
 
-from emulators.community import keys, responses, rpc
+from emulators.community import errors, keys, responses, rpc
 from emulators.community import wakuext_requests as req
 from emulators.community.context import NodeContext
 from emulators.community.persistence.messenger import CommunityRow, RequestRow
@@ -58,13 +58,13 @@ class Joining:
                                                 communities=[ctx.book.community_json(row)])
 
     def accept_request_to_join(self, values: object) -> dict:
-        rid = req.request_id_of(values, "requests.AcceptRequestToJoinCommunity",
-                                "accept-request-to-join-community: invalid id")
+        rid = req.required_id(values, "requests.AcceptRequestToJoinCommunity", "id",
+                              "accept-request-to-join-community: invalid id")
         ctx = self._ctx
         with ctx.lock:
             request = ctx.store.request(rid)
             if request is None:
-                raise rpc.RpcError("sql: no rows in result set")
+                raise rpc.RpcError(errors.NO_ROWS)
             row, request = self._accept(ctx.controlled(request.community_id), request)
             return responses.messenger_response(requests=[responses.request_to_join(request)],
                                                 communities=[ctx.book.community_json(row)])
@@ -73,7 +73,7 @@ class Joining:
         with self._ctx.lock:
             request = self._ctx.store.request(request_id(self._ctx.me, community_id.lower()))
         if request is None:
-            raise rpc.RpcError("sql: no rows in result set")
+            raise rpc.RpcError(errors.NO_ROWS)
         return responses.request_to_join(request)
 
     def pending_requests(self, community_id: str) -> list[dict] | None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from emulators import goflag
+from emulators import goflag, netaddr
 from emulators.community.backend import Backend
 from emulators.community.server import VERSION, StatusBackendServer
 from emulators.community.signals import SignalHub
@@ -46,70 +46,23 @@ def log_line(level: str, caller: str, message: str, fields: dict[str, str]) -> N
     sys.stderr.flush()
 
 
-def split_host_port(hostport: str) -> tuple[str, str]:
-    """``net.SplitHostPort``; ListenError ``address X: <why>`` (wrapped "invalid address")."""
-    def fail(why: str) -> ListenError:
-        return ListenError(f"invalid address: address {hostport}: {why}")
-
-    colon = hostport.rfind(":")
-    if colon < 0:
-        raise fail("missing port in address")
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise fail("missing ']' in address")
-        if end + 1 == len(hostport):
-            raise fail("missing port in address")
-        if end + 1 != colon:
-            raise fail("too many colons in address" if hostport[end + 1] == ":"
-                       else "missing port in address")
-        host, start, stop = hostport[1:end], 1, end + 1
-    else:
-        host, start, stop = hostport[:colon], 0, 0
-        if ":" in host:
-            raise fail("too many colons in address")
-    if "[" in hostport[start:]:
-        raise fail("unexpected '[' in address")
-    if "]" in hostport[stop:]:
-        raise fail("unexpected ']' in address")
-    return host, hostport[colon + 1:]
-
-
-def _port(port: str) -> int:
-    """``LookupPort``: a decimal up to 65535, else a service name."""
-    if port.lstrip("+-").isdigit() or not port:
-        number = int(port) if port else 0
-        if not 0 <= number <= 65535:
-            raise ListenError(f"listen tcp: address {port}: invalid port")
-        return number
-    try:
-        return socket.getservbyname(port, "tcp")
-    except OSError as error:
-        raise ListenError(f"listen tcp: lookup tcp/{port}: unknown port") from error
-
-
-def _go_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def listen(address: str, backend: Backend, hub: SignalHub) -> StatusBackendServer:
-    """``net.Listen("tcp", address)`` for the HTTP server, or ListenError in Go's words."""
-    host, port_text = split_host_port(address)
-    port = _port(port_text)
-    if not host:
-        family, ip = socket.AF_INET6, "::"
-    else:
-        try:
-            family, _, _, _, sockaddr = socket.getaddrinfo(
-                host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)[0]
-        except (OSError, UnicodeError) as error:
-            raise ListenError(f"listen tcp: lookup {host}: no such host") from error
-        ip = str(sockaddr[0])
+    """``net.Listen("tcp", address)`` for the HTTP server, or ListenError in Go's words (an
+    address ``net.SplitHostPort`` refuses is wrapped ``invalid address``, as status-backend's
+    own check reports it)."""
+    try:
+        host, port_text = netaddr.split_host_port(address)
+    except netaddr.NetError as error:
+        raise ListenError(f"invalid address: {error}") from None
+    try:
+        port = netaddr.lookup_port(port_text)
+        family, ip = (socket.AF_INET6, "::") if not host else netaddr.resolve_host(host, port)
+    except netaddr.NetError as error:
+        raise ListenError(f"listen tcp: {error}") from None
     try:
         return StatusBackendServer((ip, port), backend, hub, family)
     except OSError as error:
-        why = (error.strerror or str(error)).lower()
-        raise ListenError(f"listen tcp {_go_address(ip, port)}: bind: {why}") from error
+        raise ListenError(netaddr.bind_failure(ip, port, error)) from error
 
 
 def _program() -> str:
@@ -139,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         signal.signal(signum, interrupted)
     host, port = server.server_address[:2]
     log_line("INFO", "server/serve.go:42", "status-backend started",
-             {"address": _go_address(str(host), int(port)), "version": VERSION,
+             {"address": netaddr.join_host_port(str(host), int(port)), "version": VERSION,
               "gitCommit": _GIT_COMMIT})
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     stop.wait()

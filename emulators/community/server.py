@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import socket
 import threading
+from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ WRITE_DEADLINE = 5.0  # seconds: signalHandler's SetWriteDeadline
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _BAD_HANDSHAKE = "websocket: the client is not using the websocket protocol: "
 _STATUSGO = "/statusgo/"
+_BAD_REQUEST = (HTTPStatus.BAD_REQUEST.value, HTTPStatus.BAD_REQUEST.phrase)  # http.StatusText
 
 
 class WebSocket:
@@ -180,15 +182,15 @@ def handler_class(backend: Backend, hub: SignalHub) -> type[GoHandler]:
         def _handshake_refusal(self, method: str) -> tuple[int, str] | None:
             """gorilla's ``Upgrader.Upgrade`` checks, in its order: (status, status text)."""
             if "upgrade" not in _tokens(self.headers.get_all("Connection")):
-                return 400, "Bad Request"
+                return _BAD_REQUEST
             if "websocket" not in _tokens(self.headers.get_all("Upgrade")):
-                return 400, "Bad Request"
+                return _BAD_REQUEST
             if method != "GET":
-                return 405, "Method Not Allowed"
+                return HTTPStatus.METHOD_NOT_ALLOWED.value, HTTPStatus.METHOD_NOT_ALLOWED.phrase
             if "13" not in _tokens(self.headers.get_all("Sec-Websocket-Version")):
-                return 400, "Bad Request"
+                return _BAD_REQUEST
             if not _valid_key((self.headers.get("Sec-Websocket-Key") or "").strip()):
-                return 400, "Bad Request"
+                return _BAD_REQUEST
             return None
 
     return StatusBackendHandler

@@ -284,12 +284,14 @@ class RequestToJoin:
                 raise rpc.RpcError("request-to-join-community: invalid signature")
 
 
-def request_id_of(values: object, name: str, message: str) -> str:
-    """``{ID types.HexBytes}`` of Accept/DeclineRequestToJoinCommunity, validated."""
-    request_id = Struct.of(name, values).hex_bytes("id")
-    if not request_id:
+def required_id(values: object, name: str, key: str, message: str) -> str:
+    """The one ``types.HexBytes`` field ``key`` of the request struct ``name`` (``id`` of
+    Accept/DeclineRequestToJoinCommunity, ``communityId`` of e.g.
+    ReevaluateCommunityMembersPermissions); empty, its ``Validate`` fails with ``message``."""
+    value = Struct.of(name, values).hex_bytes(key)
+    if not value:
         raise rpc.RpcError(message)
-    return request_id
+    return value
 
 
 @dataclass(frozen=True)
@@ -342,10 +344,9 @@ class TokenPermission:
         if self.type == 0:
             raise rpc.RpcError("invalid community token permission type")
         for criteria in self.token_criteria:
-            if not criteria["ens_pattern"] and not criteria["contract_addresses"]:
-                raise rpc.RpcError("invalid community permission token criteria data")
-            if criteria["contract_addresses"] and not (_positive(criteria["amount"])
-                                                      or _positive(criteria["amountInWei"])):
+            addresses = criteria["contract_addresses"]
+            if (not criteria["ens_pattern"] and not addresses) or (addresses and not (
+                    _positive(criteria["amount"]) or _positive(criteria["amountInWei"]))):
                 raise rpc.RpcError("invalid community permission token criteria data")
 
 
@@ -355,10 +356,3 @@ def _positive(amount: str) -> bool:
     except ValueError:
         return False
 
-
-def community_id_of(values: object, name: str, message: str) -> str:
-    """``{CommunityID types.HexBytes}`` requests (e.g. ReevaluateCommunityMembersPermissions)."""
-    community_id = Struct.of(name, values).hex_bytes("communityId")
-    if not community_id:
-        raise rpc.RpcError(message)
-    return community_id

@@ -140,12 +140,22 @@ def _reject_overrides(values: Mapping[str, str], flags: Sequence[Flag],
 
 
 _NOT_WITH_CONFIG = "(cannot be used with --config)"
+
+
+def _process_flags(kind: str, port: int) -> list[Flag]:
+    """The first flags of serverconfig (``kind`` Node) and gateconfig (Gate), alike but for the
+    kind and the default port."""
+    return [
+        Flag("config", "Path to YAML config file", ""),
+        Flag(f"{kind.lower()}-id", f"{kind} ID (required if config is provided, defaults to "
+             "advertise address otherwise)", ""),
+        Flag("listen", f"{kind} listen address {_NOT_WITH_CONFIG}", f":{port}"),
+        Flag("advertise", f"{kind} advertise address {_NOT_WITH_CONFIG}", f"localhost:{port}"),
+    ]
+
+
 NODE_FLAGS = [
-    Flag("config", "Path to YAML config file", ""),
-    Flag("node-id", "Node ID (required if config is provided, defaults to advertise address "
-         "otherwise)", ""),
-    Flag("listen", f"Node listen address {_NOT_WITH_CONFIG}", ":48000"),
-    Flag("advertise", f"Node advertise address {_NOT_WITH_CONFIG}", "localhost:48000"),
+    *_process_flags("Node", 48000),
     Flag("http-listen", f"HTTP listen address for metrics {_NOT_WITH_CONFIG}", ""),
     Flag("etcd", f"Etcd address {_NOT_WITH_CONFIG}", "localhost:2379"),
     Flag("etcd-prefix", f"Etcd key prefix {_NOT_WITH_CONFIG}", "/goverse"),
@@ -153,11 +163,7 @@ NODE_FLAGS = [
          "--config)", ""),
 ]
 GATE_FLAGS = [
-    Flag("config", "Path to YAML config file", ""),
-    Flag("gate-id", "Gate ID (required if config is provided, defaults to advertise address "
-         "otherwise)", ""),
-    Flag("listen", f"Gate listen address {_NOT_WITH_CONFIG}", ":49000"),
-    Flag("advertise", f"Gate advertise address {_NOT_WITH_CONFIG}", "localhost:49000"),
+    *_process_flags("Gate", 49000),
     Flag("http-listen", "HTTP listen address for REST API and metrics (cannot be used with "
          "--config)", ""),
     # -ops-listen's usage text is not in the gateconfig version read (inferred wording).

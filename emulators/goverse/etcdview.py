@@ -253,14 +253,13 @@ class Registration:
         threading.Thread(target=self._keep_alive, name="lease-keepalive", daemon=True).start()
 
     def _keep_alive(self) -> None:
+        """Refresh the lease every third of its TTL, as Go's ``KeepAlive`` does; with etcd away,
+        the next refresh is simply the next one due."""
         while not self._stopping.wait(LEASE_TTL / 3):
-            try:
+            with contextlib.suppress(*ETCD_ERRORS):
                 if self._lease.refresh() <= 0:  # expired meanwhile (etcd was away): register again
                     self._lease = self._mirror.client.lease(ttl=LEASE_TTL)
                     self._mirror.client.put(self._key, self._address, lease=self._lease)
-            except ETCD_ERRORS:
-                if self._stopping.wait(0.2):  # etcd is away: try again shortly
-                    return
 
     def stop(self) -> None:
         """Delete the key and revoke the lease (a clean stop is seen at once). With etcd away

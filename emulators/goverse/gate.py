@@ -17,27 +17,28 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import grpc
 from google.protobuf.any_pb2 import Any
 
 from emulators import goflag
-from emulators.goverse import config
+from emulators.goverse import config, errors
 from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
 from emulators.goverse.gate_errors import AuthError, GateCallError, call_timeout
-from emulators.goverse.health import HealthServer, listen_grpc
+from emulators.goverse.health import HealthServer, listen_grpc, optional_server
 from emulators.goverse.http_gate import HttpGate
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.netaddr import ListenError
-from emulators.goverse.process import go_fatal, run, stop_requested
+from emulators.goverse.process import go_fatal, run, serve_until_stopped, stop_requested
 from emulators.goverse.reporting import report_to_inspector
+from emulators.goverse.streams import drain
 from wire.pb.gate import gate_pb2, gate_pb2_grpc
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
 from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 CLIENT_CHANNEL_DEPTH = 10
-_STOPPED = object()
+R = TypeVar("R")
 
 
 def chat_authorise(metadata: dict[str, list[str]]) -> str:
@@ -148,15 +149,14 @@ class GateRuntime:
 
     # --- clients ------------------------------------------------------------------------------
     def register(self, metadata: dict[str, list[str]]) -> Client:
-        user = self.authorise(metadata) if self.authorise else None
-        client = Client(new_client_id(self.advertise), user, queue.Queue(CLIENT_CHANNEL_DEPTH))
-        with self._lock:
-            self.clients[client.client_id] = client
-        return client
+        return self._add_client(self.authorise(metadata) if self.authorise else None)
 
     def register_anonymous(self) -> Client:
         """A client of the HTTP event stream: registered without authentication."""
-        client = Client(new_client_id(self.advertise), None, queue.Queue(CLIENT_CHANNEL_DEPTH))
+        return self._add_client(None)
+
+    def _add_client(self, user: str | None) -> Client:
+        client = Client(new_client_id(self.advertise), user, queue.Queue(CLIENT_CHANNEL_DEPTH))
         with self._lock:
             self.clients[client.client_id] = client
         return client
@@ -183,37 +183,34 @@ class GateRuntime:
         return GateCallError(code, f"remote {call} failed on node {node}: rpc error: code = "
                                    f"{_go_code(code)} desc = {error.details()}")
 
+    def _on_owner(self, object_id: str, call: str,
+                  send: Callable[[goverse_pb2_grpc.GoverseStub], R]) -> R:
+        """Send one call to the node owning ``object_id``; its failure in Goverse's words."""
+        node = self._route(object_id)
+        try:
+            return send(self.stub(node))
+        except grpc.RpcError as error:
+            raise self._relayed(node, call, error) from error
+
     def call(self, object_type: str, object_id: str, method: str, request: Any, *,
              client_id: str, user: str | None, timeout: float) -> Any:
         """Route a call to the node owning the object; the caller's identity goes along."""
-        node = self._route(object_id)
         metadata = [("x-caller-user-id", user)] if user else []
-        try:
-            reply = self.stub(node).CallObject(
-                goverse_pb2.CallObjectRequest(id=object_id, method=method, type=object_type,
-                                              request=request, client_id=client_id),
-                metadata=metadata, timeout=timeout)
-        except grpc.RpcError as error:
-            raise self._relayed(node, "CallObject", error) from error
+        reply = self._on_owner(object_id, "CallObject", lambda stub: stub.CallObject(
+            goverse_pb2.CallObjectRequest(id=object_id, method=method, type=object_type,
+                                          request=request, client_id=client_id),
+            metadata=metadata, timeout=timeout))
         return reply.response
 
     def create(self, object_type: str, object_id: str, timeout: float) -> str:
         object_id = object_id or f"{object_type}-{new_client_id('x').split('/', 1)[1]}"
-        node = self._route(object_id)
-        try:
-            self.stub(node).CreateObject(
-                goverse_pb2.CreateObjectRequest(type=object_type, id=object_id), timeout=timeout)
-        except grpc.RpcError as error:
-            raise self._relayed(node, "CreateObject", error) from error
+        self._on_owner(object_id, "CreateObject", lambda stub: stub.CreateObject(
+            goverse_pb2.CreateObjectRequest(type=object_type, id=object_id), timeout=timeout))
         return object_id
 
     def delete(self, object_type: str, object_id: str, timeout: float) -> None:
-        node = self._route(object_id)
-        try:
-            self.stub(node).DeleteObject(
-                goverse_pb2.DeleteObjectRequest(id=object_id, type=object_type), timeout=timeout)
-        except grpc.RpcError as error:
-            raise self._relayed(node, "DeleteObject", error) from error
+        self._on_owner(object_id, "DeleteObject", lambda stub: stub.DeleteObject(
+            goverse_pb2.DeleteObjectRequest(id=object_id, type=object_type), timeout=timeout))
 
 
 def _metadata(context: grpc.ServicerContext) -> dict[str, list[str]]:
@@ -249,14 +246,7 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
             first = Any()
             first.Pack(gate_pb2.RegisterResponse(client_id=client.client_id))
             yield first
-            while context.is_active() and not self.runtime.stopped.is_set():
-                try:
-                    item = client.channel.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if item is _STOPPED:
-                    return
-                yield item
+            yield from drain(client.channel, context, self.runtime.stopped)
         finally:
             self.runtime.unregister(client)
 
@@ -282,7 +272,7 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
     def DeleteObject(self, request, context):  # noqa: N802
         self._check_running(context)
         if not request.type:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "object type is required")
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, errors.OBJECT_TYPE_REQUIRED)
         try:
             self.runtime.delete(request.type, request.id, self._timeout(context))
         except GateCallError as error:
@@ -292,7 +282,7 @@ class GateServicer(gate_pb2_grpc.GateServiceServicer):
     def ReliableCallObject(self, request, context):  # noqa: N802
         self._check_running(context)
         return gate_pb2.ReliableCallObjectResponse(status="SKIPPED",
-                                                   error="no persistence provider configured")
+                                                   error=errors.NO_PERSISTENCE)
 
 
 @dataclass(frozen=True)
@@ -318,15 +308,6 @@ CHAT_GATE = GateProgram("chat_gateway", "ChatGate", "/goverse/samples/chat/gate/
 GENERIC_GATE = GateProgram("gateway", "Gate", "/goverse/cmd/gate/main.go", None)
 
 
-def _optional_server(log: GoverseLogger, what: str, make: Callable[[], object]) -> object | None:
-    """Goverse logs an HTTP listen failure and keeps serving gRPC."""
-    try:
-        return make()
-    except OSError as exc:  # netaddr.ListenError included: Go's net.Listen text
-        log.error(f"{what} error: {exc}")
-        return None
-
-
 def serve(settings: config.ProcessSettings, program: GateProgram) -> int:
     log = GoverseLogger("Gate")
     main_log = GoverseLogger(program.component)
@@ -349,12 +330,10 @@ def serve(settings: config.ProcessSettings, program: GateProgram) -> int:
     except ListenError as exc:
         go_fatal(main_log, f"Failed to start gate server: failed to listen on {settings.listen}: "
                            f"{exc}", program.frames(49))
-    http_gate = None
-    if settings.http_listen:
-        http_gate = _optional_server(log, "HTTP client API server",
-                                     lambda: HttpGate(settings.http_listen, runtime))
-    ops = _optional_server(log, "Ops HTTP server", lambda: HealthServer(
-        settings.ops_listen, runtime.cluster.ready.is_set, ready_body={"status": "ready"},
+    http_gate = optional_server(log, "HTTP client API server", settings.http_listen,
+                                lambda address: HttpGate(address, runtime))
+    ops = optional_server(log, "Ops HTTP server", settings.ops_listen, lambda address: HealthServer(
+        address, runtime.cluster.ready.is_set, ready_body={"status": "ready"},
         not_ready_body={"error": "Cluster is not ready", "code": "NOT_READY"}))
     stop = stop_requested()
     reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
@@ -363,16 +342,8 @@ def serve(settings: config.ProcessSettings, program: GateProgram) -> int:
     for started in (ops, http_gate):
         if started is not None:
             started.start()
-    stop.wait()
-    runtime.stopped.set()
-    server.stop(grace=None)
-    for started in (ops, http_gate):
-        if started is not None:
-            started.stop()
-    if reporter is not None:
-        reporter.stop()
-    runtime.cluster.stop()
-    return 0
+    return serve_until_stopped(stop, server, (ops, http_gate, reporter, runtime.cluster),
+                               stopping=runtime.stopped)
 
 
 def _main(program: GateProgram, argv: Sequence[str] | None) -> None:

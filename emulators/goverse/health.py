@@ -1,14 +1,18 @@
-"""``/healthz`` and ``/ready`` over HTTP (a node's ``-http-listen``, a gate's ``-ops-listen``)."""
+"""The Goverse programs' HTTP servers beside their gRPC port: ``/healthz`` and ``/ready`` (a node's
+``-http-listen``, a gate's ``-ops-listen``) and the binding they share."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 import grpc
 
+from emulators import netaddr as go_net
 from emulators.gohttp import GoHandler
+from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.netaddr import ListenError, check_bindable, grpc_target
 from emulators.http_json import send_json
 
@@ -32,19 +36,48 @@ def listen_grpc(server: grpc.Server, address: str) -> None:
     try:
         bound = server.add_insecure_port(target)
     except RuntimeError as error:  # grpcio raises where older versions returned 0
-        raise ListenError(f"listen tcp {target}: bind: address already in use") from error
+        raise ListenError(go_net.bind_refused(target, "address already in use")) from error
     if bound == 0:
-        raise ListenError(f"listen tcp {target}: bind: address already in use")
+        raise ListenError(go_net.bind_refused(target, "address already in use"))
 
 
-class HealthServer:
-    """Serves health and readiness when an address is configured (else does nothing)."""
+class HttpService:
+    """An HTTP server on a Go listen address, served from a daemon thread between ``start`` and
+    ``stop``; ``netaddr.ListenError`` (an OSError) in Go's words if it cannot bind."""
 
-    def __init__(self, address: str | None, is_ready: Callable[[], bool], *,
+    def __init__(self, address: str, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(bind_address(address), handler)
+        self._server.daemon_threads = True
+
+    def start(self) -> None:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+H = TypeVar("H", bound=HttpService)
+
+
+def optional_server(log: GoverseLogger, what: str, address: str | None,
+                    make: Callable[[str], H]) -> H | None:
+    """The server on ``address`` when one is configured. Goverse logs a listen failure
+    (``<what> error: <Go's text>``) and keeps serving gRPC without it."""
+    if not address:
+        return None
+    try:
+        return make(address)
+    except OSError as exc:  # netaddr.ListenError included: Go's net.Listen text
+        log.error(f"{what} error: {exc}")
+        return None
+
+
+class HealthServer(HttpService):
+    """Serves health and readiness."""
+
+    def __init__(self, address: str, is_ready: Callable[[], bool], *,
                  ready_body: dict[str, str], not_ready_body: dict[str, str]) -> None:
-        self._server: ThreadingHTTPServer | None = None
-        if address is None:
-            return
         answers = (is_ready, ready_body, not_ready_body)
 
         class Handler(GoHandler):
@@ -58,14 +91,4 @@ class HealthServer:
                 else:
                     self.not_found()
 
-        self._server = ThreadingHTTPServer(bind_address(address), Handler)
-        self._server.daemon_threads = True
-
-    def start(self) -> None:
-        if self._server is not None:
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().__init__(address, Handler)

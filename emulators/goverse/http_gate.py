@@ -12,9 +12,7 @@ import base64
 import binascii
 import json
 import queue
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -22,8 +20,9 @@ from google.protobuf.any_pb2 import Any
 from google.protobuf.message import DecodeError
 
 from emulators.gohttp import GoHandler
+from emulators.goverse import errors
 from emulators.goverse.gate_errors import DEFAULT_CALL_TIMEOUT, AuthError, GateCallError
-from emulators.goverse.health import bind_address
+from emulators.goverse.health import HttpService
 from emulators.http_json import JSON_KINDS, go_json_error
 
 if TYPE_CHECKING:
@@ -56,22 +55,21 @@ def request_field(body: bytes) -> str:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise HttpError(400, "INVALID_JSON",
-                        f"Failed to parse JSON: {go_json_error(text, error)}") from error
+        raise HttpError(400, errors.INVALID_JSON,
+                        errors.json_failed(go_json_error(text, error))) from error
     if value is None:
         return ""
     if not isinstance(value, dict):
-        raise HttpError(400, "INVALID_JSON", "Failed to parse JSON: json: cannot unmarshal "
-                        f"{JSON_KINDS[type(value)]} into Go value of type gateserver.HTTPRequest")
+        raise HttpError(400, errors.INVALID_JSON, errors.json_type_mismatch(
+            JSON_KINDS[type(value)], "Go value of type gateserver.HTTPRequest"))
     key = "request" if "request" in value else next(
         (k for k in value if k.lower() == "request"), None)
     field = value.get(key) if key is not None else None
     if field is None:
         return ""
     if not isinstance(field, str):
-        raise HttpError(400, "INVALID_JSON", "Failed to parse JSON: json: cannot unmarshal "
-                        f"{JSON_KINDS[type(field)]} into Go struct field HTTPRequest.request of "
-                        "type string")
+        raise HttpError(400, errors.INVALID_JSON, errors.json_type_mismatch(
+            JSON_KINDS[type(field)], "Go struct field HTTPRequest.request of type string"))
     return field
 
 
@@ -80,14 +78,12 @@ def decode_any(encoded: str) -> Any:
     alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
     for index, char in enumerate(encoded):
         if char not in alphabet and char != "=":
-            raise HttpError(400, "INVALID_BASE64", "Failed to decode base64 request: illegal "
-                            f"base64 data at input byte {index}")
+            raise HttpError(400, errors.INVALID_BASE64, errors.illegal_base64(index))
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as error:
         position = len(encoded) - len(encoded) % 4 if len(encoded) % 4 else len(encoded)
-        raise HttpError(400, "INVALID_BASE64", "Failed to decode base64 request: illegal base64 "
-                        f"data at input byte {position}") from error
+        raise HttpError(400, errors.INVALID_BASE64, errors.illegal_base64(position)) from error
     try:
         return Any.FromString(raw)
     except DecodeError as error:
@@ -101,20 +97,11 @@ def _status_of_call_error(error: GateCallError) -> HttpError:
     return HttpError(500, "CALL_FAILED", str(error))
 
 
-class HttpGate:
+class HttpGate(HttpService):
     """Serves the client API on its own port next to the gate's gRPC port."""
 
     def __init__(self, address: str, runtime: GateRuntime) -> None:
-        self.runtime = runtime
-        self._server = ThreadingHTTPServer(bind_address(address), _handler(runtime))
-        self._server.daemon_threads = True
-
-    def start(self) -> None:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(address, _handler(runtime))
 
 
 def _handler(runtime: GateRuntime) -> type[GoHandler]:
@@ -150,7 +137,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
         @staticmethod
         def _only_post(method: str) -> None:
             if method != "POST":
-                raise HttpError(405, "METHOD_NOT_ALLOWED", "Only POST method is allowed")
+                raise HttpError(405, errors.METHOD_NOT_ALLOWED, errors.ONLY_POST)
 
         # --- objects ----------------------------------------------------------------------------
         def _call(self, method: str, rest: str) -> None:
@@ -158,11 +145,11 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
             self._only_post(method)
             parts = rest.split("/", 2)
             if len(parts) != 3:
-                raise HttpError(400, "INVALID_PATH",
-                                "Path must be /api/v1/objects/call/{type}/{id}/{method}")
+                raise HttpError(400, errors.INVALID_PATH,
+                                errors.path_must_be("call", "{type}/{id}/{method}"))
             object_type, object_id, object_method = parts
             if not object_type or not object_id or not object_method:
-                raise HttpError(400, "INVALID_PARAMETERS", "Type, ID, and method must not be empty")
+                raise HttpError(400, errors.INVALID_PARAMETERS, errors.TYPE_ID_AND_METHOD_EMPTY)
             request = decode_any(request_field(body))
             user = self._authorise()
             client_id = self.headers.get("X-Client-ID") or ""
@@ -184,43 +171,41 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
             try:
                 fields = json.loads(raw)
             except json.JSONDecodeError as error:
-                raise HttpError(401, "UNAUTHENTICATED",
+                raise HttpError(401, errors.UNAUTHENTICATED,
                                 f"invalid X-Goverse-Auth header: {go_json_error(raw, error)}"
                                 ) from error
             if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
-                raise HttpError(401, "UNAUTHENTICATED", "invalid X-Goverse-Auth header: json: "
+                raise HttpError(401, errors.UNAUTHENTICATED, "invalid X-Goverse-Auth header: json: "
                                 "cannot unmarshal into Go value of type map[string]string")
             try:
                 return runtime.authorise({key: [value] for key, value in fields.items()})
             except AuthError as error:
-                raise HttpError(401, "UNAUTHENTICATED", str(error)) from error
+                raise HttpError(401, errors.UNAUTHENTICATED, str(error)) from error
 
-        def _create(self, method: str, rest: str) -> None:
+        def _type_and_id(self, method: str, rest: str, action: str) -> tuple[str, str]:
+            """A create's or delete's ``{type}/{id}``, after Goverse's method and path checks."""
             self.read_body()
             self._only_post(method)
             parts = rest.split("/", 1)
             if len(parts) != 2:
-                raise HttpError(400, "INVALID_PATH",
-                                "Path must be /api/v1/objects/create/{type}/{id}")
+                raise HttpError(400, errors.INVALID_PATH,
+                                errors.path_must_be(action, "{type}/{id}"))
             if not parts[0] or not parts[1]:
-                raise HttpError(400, "INVALID_PARAMETERS", "Type and ID must not be empty")
+                raise HttpError(400, errors.INVALID_PARAMETERS, errors.TYPE_AND_ID_EMPTY)
+            return parts[0], parts[1]
+
+        def _create(self, method: str, rest: str) -> None:
+            object_type, object_id = self._type_and_id(method, rest, "create")
             try:
-                created = runtime.create(parts[0], parts[1], DEFAULT_CALL_TIMEOUT)
+                created = runtime.create(object_type, object_id, DEFAULT_CALL_TIMEOUT)
             except GateCallError as error:
                 raise HttpError(500, "CREATE_FAILED", str(error)) from error
             self.send_go_json(200, {"id": created}, CORS)
 
         def _delete(self, method: str, rest: str) -> None:
-            self.read_body()
-            self._only_post(method)
-            parts = rest.split("/", 1)
-            if len(parts) != 2:
-                raise HttpError(400, "INVALID_PATH",
-                                "Path must be /api/v1/objects/delete/{type}/{id}")
-            if not parts[0] or not parts[1]:
-                raise HttpError(400, "INVALID_PARAMETERS", "Type and ID must not be empty")
+            object_type, object_id = self._type_and_id(method, rest, "delete")
             try:
-                runtime.delete(parts[0], parts[1], DEFAULT_CALL_TIMEOUT)
+                runtime.delete(object_type, object_id, DEFAULT_CALL_TIMEOUT)
             except GateCallError as error:
                 raise HttpError(500, "DELETE_FAILED", str(error)) from error
             self.send_go_json(200, {"success": True}, CORS)
@@ -229,7 +214,7 @@ def _handler(runtime: GateRuntime) -> type[GoHandler]:
         def _events(self, method: str, _rest: str) -> None:
             self.read_body()
             if method != "GET":
-                raise HttpError(405, "METHOD_NOT_ALLOWED", "Only GET method is allowed for SSE")
+                raise HttpError(405, errors.METHOD_NOT_ALLOWED, errors.ONLY_GET_SSE)
             # The server's WriteTimeout counts from the request: no write succeeds after it.
             deadline = time.monotonic() + WRITE_TIMEOUT
             client = runtime.register_anonymous()

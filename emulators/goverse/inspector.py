@@ -13,20 +13,19 @@ import threading
 from collections.abc import Sequence
 from concurrent import futures
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import NoReturn
 
 import grpc
 
 from emulators import goflag
-from emulators.goverse import config
+from emulators.goverse import config, errors
 from emulators.goverse.etcdview import EtcdMirror, EtcdUnavailableError
-from emulators.goverse.health import bind_address, listen_grpc
+from emulators.goverse.health import HttpService, listen_grpc
 from emulators.goverse.inspector_http import http_handler
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.netaddr import ListenError
-from emulators.goverse.process import go_fatal, go_panic, run, stop_requested
+from emulators.goverse.process import go_fatal, go_panic, run, serve_until_stopped, stop_requested
 from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 
 SSE_QUEUE = 100
@@ -84,7 +83,7 @@ class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
 
     def RegisterNode(self, request, context):  # noqa: N802
         if not request.advertise_address:
-            context.abort(grpc.StatusCode.UNKNOWN, "advertise address must not be empty")
+            context.abort(grpc.StatusCode.UNKNOWN, errors.ADVERTISE_ADDRESS_EMPTY)
         registry, address = self.registry, request.advertise_address
         node = registry.node_entry(address, request.connected_nodes, request.registered_gates)
         with registry.lock:
@@ -108,11 +107,16 @@ class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
         registry.publish("node_removed", {"node_id": request.advertise_address})
         return inspector_pb2.Empty()
 
+    def _require_node(self, context: grpc.ServicerContext, address: str) -> None:
+        """An object report from a node the inspector does not know is refused (under the
+        registry's lock)."""
+        if address not in self.registry.nodes:
+            context.abort(grpc.StatusCode.NOT_FOUND, errors.NODE_NOT_REGISTERED)
+
     def AddOrUpdateObject(self, request, context):  # noqa: N802
         registry = self.registry
         with registry.lock:
-            if request.node_address not in registry.nodes:
-                context.abort(grpc.StatusCode.NOT_FOUND, "node not registered")
+            self._require_node(context, request.node_address)
             if not request.object.id:
                 return inspector_pb2.Empty()
             known = request.object.id in registry.objects
@@ -124,15 +128,14 @@ class InspectorServicer(inspector_pb2_grpc.InspectorServiceServicer):
     def RemoveObject(self, request, context):  # noqa: N802
         registry = self.registry
         with registry.lock:
-            if request.node_address not in registry.nodes:
-                context.abort(grpc.StatusCode.NOT_FOUND, "node not registered")
+            self._require_node(context, request.node_address)
             registry.objects.pop(request.object_id, None)
         registry.publish("object_removed", {"object_id": request.object_id})
         return inspector_pb2.Empty()
 
     def RegisterGate(self, request, context):  # noqa: N802
         if not request.advertise_address:
-            context.abort(grpc.StatusCode.UNKNOWN, "advertise address must not be empty")
+            context.abort(grpc.StatusCode.UNKNOWN, errors.ADVERTISE_ADDRESS_EMPTY)
         address = request.advertise_address
         gate = {"id": address, "label": f"Gate {address}", "color": "#2196F3",
                 "type": "goverse_gate", "advertise_addr": address, "registered_at": _now(),
@@ -199,25 +202,16 @@ def serve(settings: config.InspectorSettings) -> int:
             log.error(f"Failed to connect to etcd at {settings.etcd_addr}: context deadline "
                       "exceeded")
             mirror.start_following()
-    shards = settings.shards
-    http = None
+    http: HttpService | None = None
     try:
-        http = ThreadingHTTPServer(bind_address(settings.http_addr),
-                                   http_handler(registry, mirror, shards,
-                                                Path(settings.static_dir)))
-        http.daemon_threads = True
+        http = HttpService(settings.http_addr, http_handler(registry, mirror, settings.shards,
+                                                            Path(settings.static_dir)))
     except OSError as exc:  # Goverse only logs an HTTP bind failure and keeps running
         log.error(f"HTTP server failed: {exc}")
     server.start()
     if http is not None:
-        threading.Thread(target=http.serve_forever, daemon=True).start()
-    stop.wait()
-    server.stop(grace=None)
-    if http is not None:
-        http.shutdown()
-    if mirror is not None:
-        mirror.stop()
-    return 0
+        http.start()
+    return serve_until_stopped(stop, server, (http, mirror))
 
 
 _MAIN = ("main.main()", "/goverse/cmd/inspector/main.go:41")

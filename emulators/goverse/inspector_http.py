@@ -9,10 +9,12 @@ by ``json.Encoder`` (a trailing newline; maps with sorted keys), errors by ``htt
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emulators.gohttp import GoHandler
+from emulators.goverse import errors
 from emulators.goverse.etcdview import EtcdMirror, Shard
 from emulators.http_json import go_decode_struct
 
@@ -22,10 +24,16 @@ if TYPE_CHECKING:
 SSE_QUEUE = 100
 HEARTBEAT = 30.0
 NO_ETCD = "Consensus manager not available. Start inspector with --etcd-addr flag."
-GET_ONLY = {"/shards": "Only GET method is allowed", "/healthz": "Only GET method is allowed",
-            "/ready": "Only GET method is allowed",
-            "/events/stream": "Only GET method is allowed for SSE"}
+GET_ONLY = {"/shards": errors.ONLY_GET, "/healthz": errors.ONLY_GET, "/ready": errors.ONLY_GET,
+            "/events/stream": errors.ONLY_GET_SSE}
 POST_ONLY = ("/shards/move", "/shards/pin")
+
+
+def _pinned(request: dict, current: Shard) -> Shard:
+    """The shard's mapping with its ``pinned`` flag as the request says."""
+    flags = tuple(flag for flag in current.flags if flag != "pinned")
+    return Shard(current.target, current.current,
+                 flags + (("pinned",) if request["pinned"] else ()))
 
 
 def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
@@ -37,7 +45,7 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
             if path in GET_ONLY and method != "GET":
                 self.go_error(405, GET_ONLY[path])
             elif path in POST_ONLY and method != "POST":
-                self.go_error(405, "Only POST method is allowed")
+                self.go_error(405, errors.ONLY_POST)
             elif path == "/graph":
                 self.send_go_json(200, registry.graph())
             elif path == "/shards":
@@ -106,20 +114,29 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                 return None
             return request, current
 
-        def _store(self, shard_id: int, updated: Shard, expected: int) -> bool:
-            assert mirror is not None
-            return mirror.cas_many([(mirror.key("shard", str(shard_id)), updated.value(),
-                                     expected)])
+        def _update_shard(self, body: bytes, go_type: str, fields: dict[str, type],
+                          change: Callable[[dict, Shard], Shard]) -> tuple[dict, bool] | None:
+            """Store ``change``'s new mapping for the shard the request names, unless it changed
+            meanwhile: (the request, whether it was stored), or None after answering an error."""
+            found = self._shard_for_update(body, go_type, fields)
+            if found is None:
+                return None
+            request, current = found
+            assert mirror is not None  # _shard_for_update answered 503 without etcd
+            key = mirror.key("shard", str(request["shard_id"]))
+            return request, mirror.cas_many([(key, change(request, current).value(),
+                                              current.mod_revision)])
 
         def _move(self, body: bytes) -> None:
-            found = self._shard_for_update(body, "inspectserver.MoveShardRequest",
-                                           {"shard_id": int, "target_node": str})
-            if found is None:
+            updated = self._update_shard(
+                body, "inspectserver.MoveShardRequest", {"shard_id": int, "target_node": str},
+                lambda request, current: Shard(request["target_node"], current.current,
+                                               current.flags))
+            if updated is None:
                 return
-            request, current = found
+            request, stored = updated
             shard_id, target = request["shard_id"], request["target_node"]
-            if not self._store(shard_id, Shard(target, current.current, current.flags),
-                               current.mod_revision):
+            if not stored:
                 self.go_error(500, "Failed to move shard: no shards updated")
                 return
             registry.publish("shard_update", {})
@@ -128,16 +145,11 @@ def http_handler(registry: Registry, mirror: EtcdMirror | None, shards: int,
                                     "target_node": target})
 
         def _pin(self, body: bytes) -> None:
-            found = self._shard_for_update(body, "inspectserver.PinShardRequest",
-                                           {"shard_id": int, "pinned": bool})
-            if found is None:
+            updated = self._update_shard(body, "inspectserver.PinShardRequest",
+                                         {"shard_id": int, "pinned": bool}, _pinned)
+            if updated is None:
                 return
-            request, current = found
-            flags = tuple(f for f in current.flags if f != "pinned")
-            flags += ("pinned",) if request["pinned"] else ()
-            stored = self._store(request["shard_id"],
-                                 Shard(current.target, current.current, flags),
-                                 current.mod_revision)
+            request, stored = updated
             self.send_go_json(200, {"pinned": request["pinned"],
                                     "shard_id": request["shard_id"], "success": True,
                                     "updated": 1 if stored else 0})

@@ -20,9 +20,9 @@ from google.protobuf.any_pb2 import Any
 from google.protobuf.message import Message
 
 from emulators import goflag
-from emulators.goverse import config
+from emulators.goverse import config, errors
 from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
-from emulators.goverse.health import HealthServer, listen_grpc
+from emulators.goverse.health import HealthServer, listen_grpc, optional_server
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.netaddr import ListenError
 from emulators.goverse.objects import (
@@ -32,8 +32,9 @@ from emulators.goverse.objects import (
     ObjectError,
     go_type,
 )
-from emulators.goverse.process import go_panic, run, stop_requested
+from emulators.goverse.process import go_panic, run, serve_until_stopped, stop_requested
 from emulators.goverse.reporting import report_to_inspector
+from emulators.goverse.streams import STOPPED, drain
 from wire.pb.chat import chat_pb2
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
 from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
@@ -41,7 +42,6 @@ from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 GATE_CHANNEL_DEPTH = 1024
 _MESSAGES = {descriptor.full_name: getattr(chat_pb2, name)
              for name, descriptor in chat_pb2.DESCRIPTOR.message_types_by_name.items()}
-_STOPPED = object()
 
 
 def unpack(message: Any) -> Message:
@@ -85,6 +85,11 @@ class NodeRuntime:
         return {shard for shard in map(self.cluster.shard_of, ids) if shard is not None}
 
     def _evict_foreign_objects(self) -> None:
+        # Goverse's removeObjectsNotBelongingToThisNode skips a tick whose cluster state is not
+        # yet stable (cluster/cluster.go): a node that has just woken up or rejoined keeps its
+        # stale objects until then, although calls for them are already refused.
+        if not self.cluster.is_stable():
+            return
         with self._objects_lock:
             foreign = [i for i in self.objects if not self._serves(i)]
             for object_id in foreign:
@@ -116,8 +121,8 @@ class NodeRuntime:
             if existing is not None:
                 if existing.type_name != type_name:
                     if auto:
-                        raise ObjectError(f"object type mismatch: expected {type_name}, got "
-                                          f"{existing.type_name} for object {object_id}")
+                        raise ObjectError(errors.object_type_mismatch(
+                            type_name, existing.type_name, object_id))
                     raise ObjectError(f"object with id {object_id} already exists but with "
                                       f"different type: {existing.type_name}")
                 return existing
@@ -134,8 +139,8 @@ class NodeRuntime:
             if existing is None:
                 return
             if existing.type_name != type_name:
-                raise ObjectError(f"object type mismatch: expected {type_name}, got "
-                                  f"{existing.type_name} for object {object_id}")
+                raise ObjectError(errors.object_type_mismatch(type_name, existing.type_name,
+                                                              object_id))
             del self.objects[object_id]
 
     # --- what objects ask for ---------------------------------------------------------------------
@@ -205,17 +210,10 @@ class NodeRuntime:
             previous = self.gates.get(gate)
             self.gates[gate] = channel
         if previous is not None:
-            previous.put(_STOPPED)  # re-registering closes the old stream
+            previous.put(STOPPED)  # re-registering closes the old stream
         try:
             yield goverse_pb2.GateMessage(register_gate_response=goverse_pb2.RegisterGateResponse())
-            while context.is_active() and not self.stopped.is_set():
-                try:
-                    item = channel.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if item is _STOPPED:
-                    return
-                yield item
+            yield from drain(channel, context, self.stopped)
         finally:
             with self._gates_lock:
                 if self.gates.get(gate) is channel:
@@ -283,7 +281,7 @@ class GoverseServicer(goverse_pb2_grpc.GoverseServicer):
     def DeleteObject(self, request, context):  # noqa: N802
         try:
             if not request.type:
-                raise ObjectError("object type is required", grpc.StatusCode.INVALID_ARGUMENT)
+                raise ObjectError(errors.OBJECT_TYPE_REQUIRED, grpc.StatusCode.INVALID_ARGUMENT)
             self.runtime.check_owner(request.id)
             self.runtime.delete(request.type, request.id)
         except ObjectError as error:
@@ -297,7 +295,7 @@ class GoverseServicer(goverse_pb2_grpc.GoverseServicer):
 
     def ReliableCallObject(self, request, context):  # noqa: N802
         return goverse_pb2.ReliableCallObjectResponse(
-            status=goverse_pb2.SKIPPED, error="no persistence provider configured")
+            status=goverse_pb2.SKIPPED, error=errors.NO_PERSISTENCE)
 
 
 def _create_chat_manager(runtime: NodeRuntime) -> None:
@@ -353,16 +351,14 @@ def serve(settings: config.ProcessSettings) -> int:
     except ListenError as exc:  # server.Run returns net.Listen's error; main panics with it
         go_panic(str(exc), [_MAIN])
     stop = stop_requested()  # server.Run's signal.Notify follows net.Listen
-    try:
-        health = HealthServer(settings.http_listen, runtime.cluster.ready.is_set,
-                              ready_body={"status": "ready"},
-                              not_ready_body={"status": "not ready"})
-    except OSError as exc:  # the metrics server's failure is only logged
-        log.error(f"Metrics HTTP server error: {exc}")
-        health = HealthServer(None, runtime.cluster.ready.is_set, ready_body={},
-                              not_ready_body={})
+    health = optional_server(log, "Metrics HTTP server", settings.http_listen,
+                             lambda address: HealthServer(
+                                 address, runtime.cluster.ready.is_set,
+                                 ready_body={"status": "ready"},
+                                 not_ready_body={"status": "not ready"}))
     server.start()
-    health.start()
+    if health is not None:
+        health.start()
     reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
                                    runtime.unreport, log)
     try:
@@ -372,14 +368,8 @@ def serve(settings: config.ProcessSettings) -> int:
                                           "exceeded")
     else:
         threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
-    stop.wait()
-    runtime.stopped.set()
-    server.stop(grace=None)
-    health.stop()
-    if reporter is not None:
-        reporter.stop()
-    runtime.cluster.stop()
-    return 0
+    return serve_until_stopped(stop, server, (health, reporter, runtime.cluster),
+                               stopping=runtime.stopped)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,7 +1,8 @@
 """What every Goverse emulator program does around its work: parse its command line as Go's
 ``flag.CommandLine`` does (a bad flag → Go's one-line message and the usage on stderr, exit 2;
 ``-h``/``-help`` → the usage, exit 0), report a start failure the way its ``main.go`` does (a Go
-panic, exit 2, or a FATAL log line, exit 1), and run until SIGTERM or SIGINT.
+panic, exit 2, or a FATAL log line, exit 1), run until SIGTERM or SIGINT, and then shut down in
+one order.
 
 No Python traceback reaches the terminal: the programs fail only in these Go ways.
 """
@@ -12,8 +13,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from typing import NoReturn, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import NoReturn, Protocol, TypeVar
+
+import grpc
 
 from emulators import goflag
 from emulators.goverse.config import ConfigError
@@ -28,6 +31,28 @@ def stop_requested() -> threading.Event:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     return stop
+
+
+class Stoppable(Protocol):
+    """A part of a program that runs beside its gRPC server until the program stops."""
+
+    def stop(self) -> None: ...
+
+
+def serve_until_stopped(stop: threading.Event, server: grpc.Server,
+                        parts: Iterable[Stoppable | None], *,
+                        stopping: threading.Event | None = None) -> int:
+    """Wait for ``stop`` (SIGTERM or SIGINT), then shut down as every Goverse program does: mark
+    the process ``stopping``, stop the gRPC server at once (no grace: open streams end), then
+    each part that runs, in order. Returns the exit status, 0."""
+    stop.wait()
+    if stopping is not None:
+        stopping.set()
+    server.stop(grace=None)
+    for part in parts:
+        if part is not None:
+            part.stop()
+    return 0
 
 
 Frames = Sequence[tuple[str, str]]  # (function, file:line), innermost first

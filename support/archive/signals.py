@@ -139,23 +139,31 @@ class SignalListener:
             return "no signal at all"
         return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
 
+    def _matching(self, signal_type: str, within: float, first: int,
+                  matches: Callable[[Signal], bool],
+                  enough: Callable[[list[Signal]], bool]) -> list[Signal]:
+        """The signals of ``signal_type`` from index ``first`` on that match, looked at again as
+        each arrives, until they are ``enough`` or ``within`` seconds have passed."""
+        deadline = time.monotonic() + within
+        with self._cond:
+            while True:
+                found = [s for s in self._signals[first:]
+                         if s.type == signal_type and matches(s)]
+                remaining = deadline - time.monotonic()
+                if enough(found) or remaining <= 0:
+                    return found
+                self._cond.wait(remaining)
+
     def wait_for(self, signal_type: str, within: float, *, start: Start = "beginning",
                  matches: Callable[[Signal], bool] = lambda _: True, count: int = 1,
                  expected: str = "") -> list[Signal]:
         """The first ``count`` signals of ``signal_type`` (from ``start`` on) that match;
         ``expected`` says in the domain's words what was waited for."""
-        deadline = time.monotonic() + within
         first = 0 if start == "beginning" else start
-        with self._cond:
-            while True:
-                found = [s for s in self._signals[first:]
-                         if s.type == signal_type and matches(s)]
-                if len(found) >= count:
-                    return found[:count]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
+        found = self._matching(signal_type, within, first, matches,
+                               lambda found: len(found) >= count)
+        if len(found) >= count:
+            return found[:count]
         what = expected or f"{count} {signal_type} signal(s)"
         got = f"{len(found)} of {count} so far; " if count > 1 else ""
         raise AssertionError(f"{self.owner}'s node did not report {what} within {within:g} s "
@@ -166,17 +174,9 @@ class SignalListener:
                       unexpected: str = "") -> None:
         """Observe for ``within`` seconds that no matching signal arrives (fails at once if one
         does)."""
-        deadline = time.monotonic() + within
-        first = 0 if start == "beginning" else start
-        with self._cond:
-            while True:
-                found = [s for s in self._signals[first:]
-                         if s.type == signal_type and matches(s)]
-                if found:
-                    what = unexpected or f"a {signal_type} signal"
-                    raise AssertionError(f"{self.owner}'s node reported {what} "
-                                         f"({signal_type}: {json.dumps(found[0].event)[:300]})")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._cond.wait(remaining)
+        found = self._matching(signal_type, within, 0 if start == "beginning" else start,
+                               matches, bool)
+        if found:
+            what = unexpected or f"a {signal_type} signal"
+            raise AssertionError(f"{self.owner}'s node reported {what} "
+                                 f"({signal_type}: {json.dumps(found[0].event)[:300]})")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import requests
 
@@ -23,7 +23,14 @@ API_PREFIX = "/api/codex/v1"
 DEFAULT_TIMEOUT = 60.0
 _CHUNK = 65536
 
-UploadSource = bytes | Path | BinaryIO | Iterable[bytes]
+
+class Readable(Protocol):
+    """A binary stream as requests reads an upload body (a file, or a wrapper around one)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+UploadSource = bytes | Path | Readable | Iterable[bytes]
 ProgressCallback = Callable[[int], None]
 
 
@@ -52,13 +59,13 @@ class ManifestInfo:
     protected: bool
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> ManifestInfo:
+    def from_json(cls, data: dict[str, Any]) -> ManifestInfo:
         return cls(
             tree_cid=str(data["treeCid"]),
-            dataset_size=int(data["datasetSize"]),  # type: ignore[call-overload]
-            block_size=int(data["blockSize"]),  # type: ignore[call-overload]
-            filename=data.get("filename"),  # type: ignore[arg-type]
-            mimetype=data.get("mimetype"),  # type: ignore[arg-type]
+            dataset_size=int(data["datasetSize"]),
+            block_size=int(data["blockSize"]),
+            filename=data.get("filename"),
+            mimetype=data.get("mimetype"),
             protected=bool(data["protected"]),
         )
 
@@ -134,7 +141,7 @@ class CodexClient:
         expect: int = 200,
         timeout: float | None = None,
         transport_error: str | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> requests.Response:
         try:
             response = self.session.request(
@@ -157,7 +164,7 @@ class CodexClient:
         return response
 
     @staticmethod
-    def _json(response: requests.Response, parse_error: str) -> dict:
+    def _json(response: requests.Response, parse_error: str) -> dict[str, Any]:
         try:
             value = response.json()
         except json.JSONDecodeError as exc:
@@ -298,7 +305,7 @@ class CodexClient:
         return Space(int(value["totalBlocks"]), int(value["quotaMaxBytes"]),
                      int(value["quotaUsedBytes"]), int(value["quotaReservedBytes"]))
 
-    def debug_info(self) -> dict:
+    def debug_info(self) -> dict[str, Any]:
         return self._json(self._request("codex debug info", "GET", "/debug/info"),
                           "failed to parse response")
 
@@ -307,15 +314,7 @@ class CodexClient:
                                  headers={"Accept": "text/plain"})
         return response.text
 
-    def spr(self) -> str:
-        response = self._request("codex spr", "GET", "/spr", headers={"Accept": "text/plain"})
-        return response.text
-
-    def set_log_level(self, level: str) -> None:
-        self._request("codex log level", "POST", "/debug/chronicles/loglevel",
-                      params={"level": level})
-
-    def raw(self, method: str, path: str, **kwargs: object) -> requests.Response:
+    def raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Any request under the API prefix, answered as is (for checking error behaviour)."""
         kwargs.setdefault("timeout", self.timeout)
         try:

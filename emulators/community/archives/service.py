@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from emulators.community import rpc
+from emulators.community import errors, rpc
 from emulators.community.archives.codex_rest import StorageClient, StorageError
 from emulators.community.archives.common import (
     PROTOCOL_DISABLED,
@@ -326,7 +326,7 @@ class ArchiveService:
         """Emulator-only: the control node's dispatchArchiveLinkMessage, now."""
         cid = hex_id(community_id)
         if self._directory.community(cid) is None:
-            raise rpc.RpcError("community not found")
+            raise rpc.RpcError(errors.COMMUNITY_NOT_FOUND)
         self._manager.dispatch_link(cid)
 
 
