@@ -32,6 +32,3 @@ def after_feature(context: Context, feature: Feature) -> None:
 def before_scenario(context: Context, scenario: Scenario) -> None:
     lifecycle.start_scenario(context, scenario)
 
-
-def after_scenario(context: Context, scenario: Scenario) -> None:
-    lifecycle.finish_scenario(context, scenario)

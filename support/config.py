@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from enum import Enum
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -73,7 +74,7 @@ class Settings:
             return f"{kind.value} ({self.codex_binary})"
         if kind is CodexTargetKind.URLS:
             return f"{kind.value} ({', '.join(self.codex_urls)})"
-        return kind.value
+        return str(kind.value)  # mypy types a narrowed member's value as Any
 
     @property
     def status_backend_target(self) -> StatusBackendTargetKind:
@@ -89,7 +90,7 @@ class Settings:
             return f"{kind.value} ({self.status_backend_binary})"
         if kind is StatusBackendTargetKind.URLS:
             return f"{kind.value} ({', '.join(self.status_backend_urls)})"
-        return kind.value
+        return str(kind.value)  # mypy types a narrowed member's value as Any
 
     def describe_goverse_target(self) -> str:
         if self.goverse_bin_dir:
@@ -251,7 +252,7 @@ assert set(_PARSERS) == {f.name for f in fields(Settings)}
 
 
 def _apply(settings: Settings, values: Mapping[str, str], source: str) -> Settings:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # each value of its field's type, as its parser made it
     for key, raw in values.items():
         if "." in key:
             continue

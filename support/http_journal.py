@@ -54,6 +54,23 @@ class Frame:
         return f"[{stamp}] frame from {self.url}\n  {excerpt}{more}\n"
 
 
+def _header_text(value: str | bytes) -> str:
+    """A request header as sent: requests passes bytes values (raw UTF-8) through as they are."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True)
+class Note:
+    """What a person of the scenario did, between the exchanges it caused."""
+
+    noted: float
+    text: str
+
+    def render(self) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.noted))
+        return f"[{stamp}] --- {self.text}\n"
+
+
 def _describe_body(body: object) -> str:
     if body is None:
         return "(no body)"
@@ -69,7 +86,7 @@ class HttpJournal:
     """Keeps the last ``capacity`` exchanges of every session it is attached to."""
 
     def __init__(self, capacity: int = 200) -> None:
-        self._entries: deque[Exchange | Frame] = deque(maxlen=capacity)
+        self._entries: deque[Exchange | Frame | Note] = deque(maxlen=capacity)
         self._lock = threading.Lock()
 
     def attach(self, session: requests.Session) -> None:
@@ -85,7 +102,7 @@ class HttpJournal:
             started=time.time() - response.elapsed.total_seconds(),
             method=request.method or "",
             url=request.url or "",
-            request_headers=dict(request.headers),
+            request_headers={name: _header_text(value) for name, value in request.headers.items()},
             request_body=_describe_body(request.body),
             status=response.status_code,
             response_headers=dict(response.headers),
@@ -100,7 +117,12 @@ class HttpJournal:
         with self._lock:
             self._entries.append(Frame(time.time(), url, text))
 
-    def entries(self) -> list[Exchange | Frame]:
+    def note(self, text: str) -> None:
+        """Keep a line saying who does what (``Alice uploads …``) before the exchanges."""
+        with self._lock:
+            self._entries.append(Note(time.time(), text))
+
+    def entries(self) -> list[Exchange | Frame | Note]:
         with self._lock:
             return list(self._entries)
 

@@ -5,39 +5,25 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
 
 from behave.matchers import Match
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
-from support import reporting
-from support.archive.ledger import TokenLedger
-from support.archive.persons import Persons
-from support.archive.relay import WakuRelay
-from support.archive.targets import Capability, make_target
-from support.archive.world import ArchiveWorld
+from support import reporting, worlds
+from support.archive.targets import Capability, TargetCapabilities
 from support.artifacts import RunArtifacts
+from support.capabilities import CapabilityMatcher, Need, Offers
 from support.chat.binaries import GoverseBinaries
-from support.chat.world import ChatWorld
-from support.codex.nodes import CodexFleet
-from support.codex.world import CodexWorld
-from support.config import (
-    CodexTargetKind,
-    Settings,
-    StatusBackendTargetKind,
-    check_reachable,
-    load_settings,
-)
-from support.etcd import RunEtcd
+from support.codex.targets import NODE_CONTROL, codex_target
+from support.config import Settings, check_reachable, load_settings
+from support.etcd import ETCD_CONTROL, RunEtcd
 from support.http_journal import HttpJournal
 from support.processes import reaper
 from support.processes.reaper import sweep_leftovers
-from support.shared_systems import ISOLATED_TAG, SharedSystems
-
-NODE_CONTROL_TAG = "needs_node_control"
-ETCD_CONTROL_TAG = "needs_etcd_control"
+from support.shared_systems import SharedSystems
+from support.worlds import Evidence
 
 
 def start_run(context: Context) -> None:
@@ -61,7 +47,17 @@ def start_run(context: Context) -> None:
     context.etcd = RunEtcd(context.settings, context.run_artifacts.run_dir / "etcd")
     context.goverse_binaries = GoverseBinaries(context.settings, context.run_artifacts.run_dir)
     context.chat_cluster_sizes = []  # a list, so that scenarios add to it (behave layers)
-    _write_environment(context)
+    context.capability_matcher = capability_matcher(context.settings, context.etcd)
+    worlds.install(context)
+    worlds.write_environment(context)
+
+
+def capability_matcher(settings: Settings, etcd: RunEtcd) -> CapabilityMatcher:
+    """One matcher over what the run's targets can do (the capability tags' value provider)."""
+    archive = TargetCapabilities(settings)
+    targets: dict[Need, Offers] = {NODE_CONTROL: codex_target(settings), ETCD_CONTROL: etcd}
+    targets.update({capability: archive for capability in Capability})
+    return CapabilityMatcher(targets)
 
 
 _STEP_CODE = Match.run.__code__
@@ -102,19 +98,17 @@ def stop_in_order(context: Context) -> None:
 
 
 def finish_run(context: Context) -> None:
-    """Note what the shared systems reported about themselves, then stop them (etcd)."""
+    """Note what the shared systems reported about themselves, then stop them (etcd) and fail
+    the run if they did not stop cleanly."""
     if "etcd" not in context:
         return
     version = context.etcd.version()
     if version is not None:
         context.environment_facts["etcd.version"] = version
-        _write_environment(context)
-    context.etcd.stop()
-
-
-def _write_environment(context: Context) -> None:
-    if context.allure_dir is not None:
-        reporting.write_environment(context.allure_dir, context.environment_facts)
+        worlds.write_environment(context)
+    problems = context.etcd.stop()
+    if problems:
+        raise AssertionError("stopping the run's etcd: " + "; ".join(problems))
 
 
 def start_feature(context: Context, feature: Feature) -> None:
@@ -135,115 +129,20 @@ def finish_feature(context: Context, feature: Feature) -> None:
 
 
 def start_scenario(context: Context, scenario: Scenario) -> None:
-    """Skip what the target cannot do; give the scenario its folders, journal and nodes."""
-    settings = context.settings
-    reason = None
-    if NODE_CONTROL_TAG in scenario.effective_tags and \
-            settings.codex_target is CodexTargetKind.URLS:
-        reason = ("codex_urls is set: this scenario starts, restarts or stops nodes, which only "
-                  "nodes the suite manages allow")
-    elif ETCD_CONTROL_TAG in scenario.effective_tags and settings.etcd_endpoint:
-        reason = ("etcd_endpoint is set: this scenario restarts etcd, which only an etcd the "
-                  "suite manages allows")
-    else:
-        reason = _missing_capability(settings, scenario)
+    """Skip what the targets cannot do; give the scenario its folders and journal. Its worlds
+    are built when a step first needs them (``support.worlds``)."""
+    reason = context.capability_matcher.skip_reason(scenario)
     if reason is not None:
         scenario.skip(reason=reason)
         reporting.record_skip(scenario.name, reason)
         return
+    assert scenario.feature is not None  # behave sets it on every scenario it runs
     folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)
-    context.scenario_dir = folder
-    context.journal = HttpJournal()
-    shared = None
-    if settings.share_systems and ISOLATED_TAG not in scenario.effective_tags:
-        shared = context.shared_systems
-    context.etcd_restarts = context.etcd.restarts
-    fleet = CodexFleet(settings, folder / "work", folder / "logs", context.journal, shared)
-    context.codex = CodexWorld(fleet, folder / "work" / "files")
+    context.evidence = Evidence(folder, HttpJournal(), context.etcd.restarts)
+
+    def finish_evidence() -> None:  # behave names a failing cleanup by its function's name
+        worlds.finish_evidence(context)
+
+    context.add_cleanup(finish_evidence)  # the scenario's first cleanup, so it runs last
     context.qa_disk = folder / "work" / "qa-disk"
     context.qa_disk.mkdir(parents=True)
-    context.chat = ChatWorld(settings, context.etcd.endpoint, context.goverse_binaries,
-                             folder / "work" / "chat", folder / "logs", shared=shared)
-    context.archive = _archive_world(settings, context.journal, folder, scenario)
-
-
-def _missing_capability(settings: Settings, scenario: Scenario) -> str | None:
-    """Why the scenario cannot run on this status-backend target, if it cannot."""
-    if settings.status_backend_target is StatusBackendTargetKind.EMULATOR:
-        return None
-    for capability in Capability:
-        if capability.tag in scenario.effective_tags:
-            return (f"the status-backend target is "
-                    f"{settings.describe_status_backend_target()}, but this scenario needs "
-                    f"@{capability.tag}: {capability.what}, which only the embedded emulator "
-                    f"offers ({capability.why})")
-    return None
-
-
-def _archive_world(settings: Settings, journal: HttpJournal, folder: Path,
-                   scenario: Scenario) -> ArchiveWorld:
-    """The archive scenario's people, started on first mention (nothing runs before)."""
-    work, logs = folder / "work" / "community", folder / "logs"
-    ledger = TokenLedger(work / "chain" / "token-ledger.json")
-    target = make_target(settings, work / "backends", logs, ledger.path)
-    persons = Persons(settings, target, WakuRelay(settings, work / "relay", logs), journal,
-                      work / "people")
-    return ArchiveWorld(settings, persons, ledger, target.capabilities,
-                        frozenset(scenario.effective_tags))
-
-
-def finish_scenario(context: Context, scenario: Scenario) -> None:
-    """Hand on or stop the scenario's processes, attach evidence if it failed, tidy its folder.
-
-    Nodes and clusters go on to the feature's next scenario only if this one passed and etcd was
-    not restarted under them; the fleet and the chat world check the rest (nothing stopped,
-    killed or restarted, no peer joined)."""
-    if "scenario_dir" not in context:
-        return
-    fleet = context.codex.fleet
-    failed = scenario.status.name in ("failed", "error", "hook_error")
-    share = not failed and context.etcd.restarts == context.etcd_restarts
-    logs = context.archive.log_files()
-    context.archive.close()
-    logs += fleet.log_files()
-    _note_codex_version(context, fleet)
-    fleet.close(share=share)
-    chat = context.chat
-    if chat.cluster is not None:
-        logs += chat.cluster.log_files()
-        pushed = chat.pushed_messages()
-        context.chat_cluster_sizes.append(len(chat.cluster.nodes))
-        context.environment_facts["goverse.largest_cluster"] = \
-            f"{max(context.chat_cluster_sizes)} chat servers"
-        _write_environment(context)
-    unclean = chat.close(share=share)
-    failed = failed or bool(unclean)
-    if failed:
-        context.shared_systems.note_failure()
-    if failed:
-        reporting.attach_logs(logs)
-        if chat.cluster is not None:
-            reporting.attach_text("pushed chat messages", pushed)
-        reporting.attach_text("HTTP exchanges", context.journal.render())
-        tool = getattr(context, "tool_result", None)
-        if tool is not None:
-            reporting.attach_text("command-line tool", tool.describe())
-    context.run_artifacts.finish_scenario(context.scenario_dir, passed=not failed)
-    if unclean:
-        raise AssertionError(f"chat processes did not exit cleanly: {unclean}")
-
-
-def _note_codex_version(context: Context, fleet: CodexFleet) -> None:
-    """Record the version the first reachable node reports, for environment.properties."""
-    if "codex.version" in context.environment_facts:
-        return
-    for node in fleet.nodes.values():
-        try:
-            info = node.client.debug_info().get("codex", {})
-        except Exception:
-            continue
-        context.environment_facts["codex.version"] = (
-            f"{info.get('version', '?')} (revision {info.get('revision', '?')})"
-        )
-        _write_environment(context)
-        return

@@ -1,13 +1,26 @@
-"""Parse types the step patterns use; importing this module registers them with behave."""
+"""Parse types the step patterns use; importing this module registers them with behave.
+
+Every field of a step pattern has one of these types (or parse's ``d``), so a phrase the
+feature misspells matches no step (the step gate reports it undefined) instead of reaching a
+step function with text it cannot use."""
 
 from __future__ import annotations
 
-import parse
-from behave import register_type
+import re
 
+import parse
+from behave.matchers import register_type  # the stubs do not re-export it from behave
+from parse_type import TypeBuilder
+
+from support.archive.world import SCENARIO_DAY
+from support.codex.world import CidRequest
 from support.content import parse_size
 
 _UNIT = r"(?:bytes?|KiB|MiB|GiB)"
+_CHANNEL = r"#[\w-]+"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+_CLOCK_PARTS = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?")
+_SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
 @parse.with_pattern(rf"\d+\s*{_UNIT}(?:\s*\+\s*\d+\s*{_UNIT})*")
@@ -34,13 +47,49 @@ def blocks(value: str) -> int:
     return int(value.split(maxsplit=1)[0])
 
 
-register_type(Size=size, Name=name, Text=text, Blocks=blocks)
-
-
 @parse.with_pattern(r"\d+ (?:server|servers|gate|gates)")
 def count(value: str) -> int:
     """``1 server``, ``4 servers``, ``2 gates`` → the number."""
     return int(value.split(maxsplit=1)[0])
 
 
-register_type(Count=count)
+@parse.with_pattern(r"\d+ archives?")
+def archive_count(value: str) -> int:
+    """``1 archive``, ``2 archives`` → the number."""
+    return int(value.split(maxsplit=1)[0])
+
+
+@parse.with_pattern(_CHANNEL)
+def channel(value: str) -> str:
+    """One channel: ``#general``."""
+    return value
+
+
+@parse.with_pattern(rf"{_CHANNEL}(?:(?:, | and ){_CHANNEL})*")
+def channels(value: str) -> list[str]:
+    """``#general``, ``#general and #random``, ``#a, #b and #c`` → the channels in order."""
+    return re.findall(_CHANNEL, value)
+
+
+@parse.with_pattern(_CLOCK)
+def clock(value: str) -> float:
+    """``10:00``, ``09:59:30.5`` (a time of the scenario day, UTC) → Unix seconds."""
+    match = _CLOCK_PARTS.fullmatch(value)
+    assert match is not None  # the pattern above admitted it
+    hours, minutes, seconds, fraction = match.groups()
+    return (SCENARIO_DAY.timestamp() + int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
+            + float(fraction or 0))
+
+
+@parse.with_pattern(rf"\d+-(?:{'|'.join(_SECONDS_PER)})")
+def partition(value: str) -> int:
+    """``2-minute``, ``1-hour`` (a partition length) → seconds."""
+    length, unit = value.split("-")
+    return int(length) * _SECONDS_PER[unit]
+
+
+cid_request = TypeBuilder.make_enum({request.phrase: request for request in CidRequest})
+
+register_type(Size=size, Name=name, Text=text, Blocks=blocks, Count=count,
+              ArchiveCount=archive_count, Channel=channel, Channels=channels, Clock=clock,
+              Partition=partition, CidRequest=cid_request)

@@ -15,8 +15,9 @@ from support.archive.persons import Persons
 from support.archive.relay import WakuRelay
 from support.archive.targets import Capability, EmulatorTarget, RunningTarget
 from support.config import Settings
+from support.etcd import RunEtcd
 from support.http_journal import Frame, HttpJournal
-from support.lifecycle import _missing_capability
+from support.lifecycle import capability_matcher
 
 
 @pytest.fixture
@@ -73,16 +74,23 @@ def test_a_wait_that_times_out_names_what_arrived(persons: Persons) -> None:
 
 def test_running_backends_offer_no_emulator_capability() -> None:
     assert RunningTarget(Settings()).capabilities == frozenset()
-    assert {c.tag for c in Capability} == {"needs_explicit_archive_window",
-                                           "needs_storage_access", "needs_emulated_chain"}
+    assert {c.tag for c in Capability} == {"use.with_explicit_archive_window=true",
+                                           "use.with_storage_access=true",
+                                           "use.with_emulated_chain=true"}
 
 
-def test_capability_tags_skip_only_off_the_emulator() -> None:
-    scenario = SimpleNamespace(effective_tags=["archive", "needs_storage_access"])
-    assert _missing_capability(Settings(), scenario) is None  # type: ignore[arg-type]
+def test_capability_tags_skip_only_off_the_emulator(tmp_path: Path) -> None:
+    scenario = SimpleNamespace(effective_tags=["archive", "use.with_storage_access=true"])
+    assert skip_reason(Settings(), tmp_path, scenario) is None
     binary = Settings(status_backend_binary=Path("/usr/bin/status-backend"))
-    reason = _missing_capability(binary, scenario)  # type: ignore[arg-type]
+    reason = skip_reason(binary, tmp_path, scenario)
     assert reason is not None
-    assert "@needs_storage_access" in reason and "only the embedded emulator" in reason
+    assert "@use.with_storage_access=true" in reason and "only the embedded emulator" in reason
+    assert "status-go runs the storage node in-process" in reason
     plain = SimpleNamespace(effective_tags=["archive"])
-    assert _missing_capability(binary, plain) is None  # type: ignore[arg-type]
+    assert skip_reason(binary, tmp_path, plain) is None
+
+
+def skip_reason(settings: Settings, tmp_path: Path, scenario: SimpleNamespace) -> str | None:
+    matcher = capability_matcher(settings, RunEtcd(settings, tmp_path / "etcd"))
+    return matcher.skip_reason(scenario)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -27,14 +28,14 @@ from support.processes.readiness import (
 PY = sys.executable
 
 
-def spec(tmp_path: Path, code: str, **kwargs: object) -> ProcessSpec:
+def spec(tmp_path: Path, code: str, **kwargs: Any) -> ProcessSpec:
     return ProcessSpec(
-        name=kwargs.pop("name", "probe"),  # type: ignore[arg-type]
+        name=kwargs.pop("name", "probe"),
         argv=[PY, "-u", "-c", textwrap.dedent(code)],
         cwd=tmp_path,
         env=dict(os.environ),
         log_path=tmp_path / "probe.log",
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

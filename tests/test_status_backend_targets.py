@@ -23,7 +23,7 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "status-backend-emulator"
 # A real flow (the owner's periodic loop; Bob joins later) and one that needs the emulator.
 REAL_FLOW = "features/archive/periodic.feature:60"
 EMULATOR_ONLY = "features/archive/archives.feature:18"
-SKIP_REASON = "needs @needs_explicit_archive_window"
+SKIP_REASON = "needs @use.with_explicit_archive_window=true"
 
 
 def behave(tmp_path: Path, *defines: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-@archive @needs_explicit_archive_window @allure.label.epic:Community_archives @allure.label.story:Archive_creation_and_import
+@archive @use.with_explicit_archive_window=true @allure.label.epic:Community_archives @allure.label.story:Archive_creation_and_import
 Feature: A community's history is archived on Codex and imported by its members
   As a member who joins a Status community
   I want the messages sent before I joined to reach me through history archives
@@ -14,7 +14,7 @@ Feature: A community's history is archived on Codex and imported by its members
     Given Alice owns the community "Builders" with a #general channel
     And Bob has joined "Builders"
 
-  @critical @needs_storage_access
+  @critical @use.with_storage_access=true
   Scenario: One message, one archive, imported by a member
     Given Alice says "hello" in #general at 10:00
     When Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
@@ -38,7 +38,7 @@ Feature: A community's history is archived on Codex and imported by its members
       | a message exactly on a window edge          | 10:00    | 10:02    | 10:00      | 10:04      | 2      | 2     |
       | sub-second bounds truncated to whole seconds | 10:00:00 | 10:00:59 | 09:59:59.9 | 10:01:00.7 | 1      | 2     |
 
-  @needs_storage_access
+  @use.with_storage_access=true
   Scenario: Windows are cut at whole seconds and the last one is shorter
     Given Alice says "first" in #general at 10:00:30
     And Alice says "second" in #general at 10:05

@@ -1,4 +1,4 @@
-@archive @needs_explicit_archive_window @allure.label.epic:Community_archives @allure.label.story:Channels_and_keys
+@archive @use.with_explicit_archive_window=true @allure.label.epic:Community_archives @allure.label.story:Channels_and_keys
 Feature: Archives hold only what was asked for, and only key holders can open them
   As the owner of a Status community
   I want archives to cover the channels I choose, encrypted when my community is private
@@ -7,7 +7,7 @@ Feature: Archives hold only what was asked for, and only key holders can open th
   A private community lets in the holders of its token; holding the token is what gives a
   member the community's key.
 
-  @needs_storage_access
+  @use.with_storage_access=true
   Scenario: Messages on other channels are not archived
     Given Alice owns the community "Builders" with the channels #general and #random
     And Bob has joined "Builders"
@@ -22,7 +22,7 @@ Feature: Archives hold only what was asked for, and only key holders can open th
     Then Bob sees "on topic" in #general after importing within 20 seconds
     And Bob does not see "off topic" in #random
 
-  @critical @needs_emulated_chain
+  @critical @use.with_emulated_chain=true
   Scenario: A member holding the key imports an encrypted community's archive
     Given Alice owns the encrypted community "Vault" with a #general channel
     And Bob has joined "Vault" and holds the community key
@@ -32,7 +32,7 @@ Feature: Archives hold only what was asked for, and only key holders can open th
     When Alice publishes the archive index of "Vault"
     Then Bob sees "secret plans" in #general after importing within 20 seconds
 
-  @needs_emulated_chain
+  @use.with_emulated_chain=true
   Scenario: A member without the key imports once the key arrives
     Given Alice owns the encrypted community "Vault" with a #general channel
     And Bob has joined "Vault"

@@ -1,4 +1,4 @@
-@archive @needs_explicit_archive_window @allure.label.epic:Community_archives @allure.label.story:Archive_failures
+@archive @use.with_explicit_archive_window=true @allure.label.epic:Community_archives @allure.label.story:Archive_failures
 Feature: Archive problems are contained and reported
   As a member of a Status community
   I want a broken, missing or cancelled archive download to cost me nothing else
@@ -8,7 +8,7 @@ Feature: Archive problems are contained and reported
     Given Alice owns the community "Builders" with a #general channel
     And Bob has joined "Builders"
 
-  @needs_storage_access
+  @use.with_storage_access=true
   Scenario: A message too large for any archive is dropped
     Given Alice says a 30 MiB message in #general at 10:00
     When Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
@@ -17,7 +17,7 @@ Feature: Archive problems are contained and reported
       | from     | to       | messages |
       | 09:59:00 | 10:01:00 | 0        |
 
-  @needs_storage_access
+  @use.with_storage_access=true
   Scenario: A missing archive is reported while the others import
     Given Alice says "old news" in #general at 10:00
     And Alice says "fresh news" in #general at 10:03
@@ -28,7 +28,7 @@ Feature: Archive problems are contained and reported
     And Bob finishes fetching the history of "Builders" with 1 of its 2 archives within 30 seconds
     And Bob does not see "old news" in #general
 
-  @needs_storage_access
+  @use.with_storage_access=true
   Scenario: A cancelled download leaves nothing half done
     Given Alice says "old plans" in #general at 10:00
     And Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions

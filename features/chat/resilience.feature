@@ -35,7 +35,7 @@ Feature: The chat cluster survives failures and stops cleanly
     When every process of the cluster is stopped
     Then every process exited cleanly
 
-  @needs_etcd_control
+  @use.with_etcd_control=true
   Scenario: The cluster keeps working across an etcd restart
     Given a chat cluster with 2 servers and 1 gate
     And "alice" is connected to gate 1

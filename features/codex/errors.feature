@@ -71,7 +71,7 @@ Feature: A node refuses bad requests clearly and loses nothing
     When Alice calls a part of the API that does not exist on node A
     Then node A answers 404 with an empty body
 
-  @needs_node_control
+  @use.with_node_control=true
   Scenario: A full node refuses more data and keeps what it had
     Given a Codex node "Q" is running with a storage quota of 200 KiB
     And Alice has uploaded a 1 KiB file to node Q

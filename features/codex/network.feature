@@ -15,7 +15,7 @@ Feature: Files travel between Codex nodes
     And downloading it from node B gives the type "text/csv" and the file name "survey.csv"
     And node B lists the file
 
-  @critical @needs_node_control
+  @critical @use.with_node_control=true
   Scenario: A node that fetched a file keeps serving it when the uploader is gone
     Given a Codex network of 2 nodes
     And Alice has uploaded a 6 MiB file to node A
@@ -24,7 +24,7 @@ Feature: Files travel between Codex nodes
     Then Bob downloads it from node B with an identical SHA-256
     And node B holds every block of the file within 1 seconds
 
-  @needs_node_control
+  @use.with_node_control=true
   Scenario: The third node of a chain fetches from the second when the first is gone
     Given a Codex network of these nodes:
       | node | bootstraps from |
@@ -37,7 +37,7 @@ Feature: Files travel between Codex nodes
     When node A is stopped
     Then Carol downloads it from node C through the network stream with an identical SHA-256
 
-  @needs_node_control
+  @use.with_node_control=true
   Scenario: A download started in the background completes on its own
     Given a Codex network of 2 nodes
     And Alice has uploaded a 4 MiB file named "backup.tar" to node A

@@ -1,4 +1,4 @@
-@codex @allure.label.epic:Codex_storage @allure.label.story:Network_failures @needs_node_control
+@codex @allure.label.epic:Codex_storage @allure.label.story:Network_failures @use.with_node_control=true
 Feature: A Codex network copes with missing data and failing nodes
   As a Codex user
   I want a download to go on when it can and to stop clearly when it cannot

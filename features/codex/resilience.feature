@@ -1,4 +1,4 @@
-@codex @allure.label.epic:Codex_storage @allure.label.story:Node_lifecycle @needs_node_control
+@codex @allure.label.epic:Codex_storage @allure.label.story:Node_lifecycle @use.with_node_control=true
 Feature: Stored files outlive the node process
   As the operator of a Codex node
   I want to stop and restart a node without losing anything

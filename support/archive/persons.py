@@ -65,6 +65,7 @@ class Persons:
         self.journal = journal
         self.work_dir = work_dir
         self.people: dict[str, Person] = {}
+        self.problems: list[str] = []  # what the stop checks found
 
     def get(self, name: str) -> Person:
         if name not in self.people:
@@ -201,10 +202,12 @@ class Persons:
         return found
 
     def close(self) -> None:
+        """Release every person, then the relay; what their stop checks find goes to
+        ``problems``."""
         for person in reversed(list(self.people.values())):
             self._release(person)
         self.people.clear()
-        self.relay.close()
+        self.problems += self.relay.close()
 
     def _release(self, person: Person) -> None:
         if isinstance(self.target, RunningTarget) and person.logged_in:
@@ -217,6 +220,6 @@ class Persons:
         person.client.close()
         if person.storage is not None:
             person.storage.close()
-        person.backend.stop()
+        self.problems += person.backend.stop(person.data_dir)
         for reservation in person.reservations:
             reservation.release()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from support.config import Settings
+from support.processes.checks import PYTHON_TRACEBACK, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import TcpConnect
@@ -53,8 +54,10 @@ class WakuRelay:
             return []
         return [ProcessLog(self._process.name, self._process.log_path)]
 
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.stop()
+    def close(self) -> list[str]:
+        """Stop the relay and check it (an emulator: exit code 0, no traceback)."""
+        problems = [] if self._process is None else stop_and_check(self._process,
+                                                                    PYTHON_TRACEBACK)
         if self._port is not None:
             self._port.release()
+        return problems

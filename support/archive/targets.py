@@ -7,7 +7,9 @@
 - ``RunningTarget`` (``status_backend_urls``): persons map to the running backends in order.
 
 Each owns its command line, environment, readiness (``/health`` within a scaled deadline), stop
-(the launcher's SIGTERM-then-SIGKILL of the whole tree), logs and the capabilities it offers.
+(the launcher's SIGTERM-then-SIGKILL of the whole tree) and the checks made on it (exit code 0, no
+panic or traceback in the backend's log, no ``ERR`` line or traceback in an emulated storage
+node's), logs and the capabilities it offers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ from pathlib import Path
 import psutil
 import requests
 
+from support.capabilities import Need, active_tag
 from support.config import Settings, StatusBackendTargetKind
+from support.processes.checks import (
+    GO_PANIC,
+    NIM_ERROR,
+    NOTHING,
+    PYTHON_TRACEBACK,
+    LogScan,
+    scan_logs,
+    stop_and_check,
+)
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
 from support.processes.readiness import NotReadyError, ProcessOutput
@@ -31,6 +43,7 @@ from support.waiting import eventually
 
 READY_WITHIN = 30.0
 STOP_GRACE = 10.0
+PROBE_WITHIN = 2.0  # one /health probe
 STORAGE_LOG = "logos-storage.log"  # the emulator's storage node log, in the account's folder
 
 
@@ -38,32 +51,36 @@ class Capability(Enum):
     """What only some targets offer; scenarios needing one carry its tag."""
 
     EXPLICIT_ARCHIVE_WINDOW = (
-        "needs_explicit_archive_window",
+        "explicit_archive_window",
         "archives of a chosen time window, the index announced on demand and messages from the "
         "past (createHistoryArchiveFromDB, dispatchArchiveLink, a backdated sendChatMessage)",
         "status-go offers them only to its Go tests, not through status-backend")
     STORAGE_ACCESS = (
-        "needs_storage_access",
+        "storage_access",
         "direct access to a person's storage node (its REST API and files)",
         "status-go runs the storage node in-process, without an API of its own")
     EMULATED_CHAIN = (
-        "needs_emulated_chain",
+        "emulated_chain",
         "community tokens for members",
         "a real status-backend needs a chain with the token deployed, the emulator reads "
         "balances from the suite's token ledger")
 
     @property
+    def category(self) -> str:
+        return str(self.value[0])
+
+    @property
     def tag(self) -> str:
-        return self.value[0]
+        return active_tag(self.category)
 
     @property
     def what(self) -> str:
-        return self.value[1]
+        return str(self.value[1])
 
     @property
     def why(self) -> str:
         """Why only the embedded emulator offers it."""
-        return self.value[2]
+        return str(self.value[2])
 
 
 # Environment of the emulator (a real status-backend ignores these); names as in the emulator.
@@ -79,7 +96,7 @@ class Health:
     """Ready when ``/health`` answers 200 with JSON (asked as status-go's client asks it)."""
 
     url: str
-    timeout: float = 2.0
+    timeout: float = PROBE_WITHIN
 
     def describe(self) -> str:
         return f"{self.url} answers"
@@ -105,6 +122,9 @@ class Backend:
     process: ManagedProcess | None = None
     reservations: list[PortReservation] = field(default_factory=list)
     storage_port: int | None = None  # the storage node's REST port, when the suite chose it
+    log_scan: LogScan = NOTHING  # what in the backend's log means it is broken
+    storage_log_scan: LogScan = NOTHING  # the same for its storage node's log
+    clean_exits: tuple[int, ...] = (0,)
 
     @property
     def storage_url(self) -> str | None:
@@ -138,12 +158,18 @@ class Backend:
         return sum(1 for c in connections if c.raddr and c.raddr.port == self.storage_port
                    and c.status == psutil.CONN_ESTABLISHED)
 
-    def stop(self) -> None:
+    def stop(self, data_dir: Path | None = None) -> list[str]:
+        """Stop the backend (if the suite started it) and check it and the log of its storage
+        node (in the account's ``data_dir``); returns what the checks found."""
+        problems: list[str] = []
         if self.process is not None:
-            self.process.stop()
+            problems += stop_and_check(self.process, self.log_scan, clean=self.clean_exits)
+            if data_dir is not None:
+                problems += scan_logs(self.logs(data_dir)[1:], self.storage_log_scan)
         for reservation in self.reservations:
             reservation.release()
         self.reservations.clear()
+        return problems
 
 
 class _StartedTarget:
@@ -151,6 +177,8 @@ class _StartedTarget:
 
     kind: StatusBackendTargetKind
     capabilities: frozenset[Capability] = frozenset()
+    log_scan: LogScan = GO_PANIC
+    storage_log_scan: LogScan = NOTHING  # status-go runs its storage node in-process
 
     def __init__(self, settings: Settings, work_dir: Path, log_dir: Path) -> None:
         self.settings = settings
@@ -165,7 +193,8 @@ class _StartedTarget:
 
     def start(self, person: str) -> Backend:
         port = reserve_port()
-        backend = Backend(person, f"http://127.0.0.1:{port.port}", reservations=[port])
+        backend = Backend(person, f"http://127.0.0.1:{port.port}", reservations=[port],
+                          log_scan=self.log_scan, storage_log_scan=self.storage_log_scan)
         env = self.environment(backend)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         backend.process = ManagedProcess(ProcessSpec(
@@ -173,7 +202,7 @@ class _StartedTarget:
             argv=[*self.command(), "--address", f"127.0.0.1:{port.port}"],
             cwd=self.work_dir, env=env,
             log_path=self.log_dir / f"status-backend-{person}.log",
-            readiness=Health(backend.url + "/health", self.settings.timeout(2)),
+            readiness=Health(backend.url + "/health", self.settings.timeout(PROBE_WITHIN)),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
         ))
@@ -188,6 +217,8 @@ class _StartedTarget:
 class EmulatorTarget(_StartedTarget):
     kind = StatusBackendTargetKind.EMULATOR
     capabilities = frozenset(Capability)
+    log_scan = GO_PANIC + PYTHON_TRACEBACK
+    storage_log_scan = NIM_ERROR + PYTHON_TRACEBACK  # its storage nodes are Codex emulators
 
     def __init__(self, settings: Settings, work_dir: Path, log_dir: Path,
                  token_ledger: Path) -> None:
@@ -235,7 +266,7 @@ class RunningTarget:
                                  f"status_backend_urls names only {len(urls)}")
         backend = Backend(person, urls[self._handed_out])
         self._handed_out += 1
-        probe = Health(backend.url + "/health", self.settings.timeout(2))
+        probe = Health(backend.url + "/health", self.settings.timeout(PROBE_WITHIN))
 
         def healthy() -> None:
             try:
@@ -249,6 +280,31 @@ class RunningTarget:
 
 
 Target = EmulatorTarget | BinaryTarget | RunningTarget
+
+
+_KINDS: dict[StatusBackendTargetKind, type[Target]] = {
+    StatusBackendTargetKind.EMULATOR: EmulatorTarget,
+    StatusBackendTargetKind.BINARY: BinaryTarget,
+    StatusBackendTargetKind.URLS: RunningTarget,
+}
+
+
+class TargetCapabilities:
+    """What the status-backend target the settings name can do, for the capability tags."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.offered = _KINDS[settings.status_backend_target].capabilities
+
+    def offers(self, capability: Need) -> bool:
+        return capability in self.offered
+
+    def lacks(self, capability: Need) -> str:
+        why = f" ({capability.why})" if isinstance(capability, Capability) else ""
+        return (f"the status-backend target is "
+                f"{self.settings.describe_status_backend_target()}, but this scenario needs "
+                f"@{active_tag(capability.category)}: {capability.what}, which only the "
+                f"embedded emulator offers{why}")
 
 
 def make_target(settings: Settings, work_dir: Path, log_dir: Path, token_ledger: Path

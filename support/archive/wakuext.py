@@ -1,6 +1,6 @@
 """Typed ``wakuext_*`` calls with the params status-go's own test client sends (contract §3,
 ``tests-functional/clients/services/wakuext.py``), plus the emulator-only helpers the
-``@needs_explicit_archive_window`` scenarios use."""
+``@use.with_explicit_archive_window=true`` scenarios use."""
 
 from __future__ import annotations
 

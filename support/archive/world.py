@@ -1,6 +1,6 @@
 """What an archive scenario remembers and does: its people, communities and channels, the
 archives just created, and how to read an owner's archives back from their storage node with the
-suite's own codec. Steps call this; it calls the persons' status-backends."""
+suite's own oracle. Steps call this; it calls the persons' status-backends."""
 
 from __future__ import annotations
 
@@ -8,26 +8,24 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psutil
-from google.protobuf.message import DecodeError
 
 from support.archive.ledger import TokenLedger
 from support.archive.persons import Person, Persons
+from support.archive.signals import Signal
 from support.archive.targets import Capability
 from support.codex.client import CodexClient
 from support.config import Settings
+from support.oracles import archive as oracle
 from support.processes.launcher import ProcessLog
 from support.waiting import eventually
-from wire import archive_codec as codec
-from wire.pb.communities import communities_pb2 as pb
 
 # Scenario clock times ("10:00", "09:59:30.5") are on this day (UTC).
 SCENARIO_DAY = datetime(2026, 1, 15, tzinfo=UTC)
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?$")
 GENERAL = "#general"  # the channel status-go creates with every community
 CHAIN_ID = "31337"  # the emulated chain's ID (status-go's tests use Anvil's)
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".download")
@@ -37,16 +35,6 @@ NONE_CREATED = "community.noHistoryArchivesCreated"
 DOWNLOADED = "community.historyArchiveDownloaded"
 IMPORTING = "community.importingHistoryArchiveMessages"
 FINISHED = "community.downloadingHistoryArchivesFinished"
-
-
-def at(clock: str) -> float:
-    """``HH:MM[:SS[.fff]]`` on the scenario day → Unix seconds (fractions kept)."""
-    match = _TIME.match(clock.strip())
-    if not match:
-        raise ValueError(f"not a time of day: {clock!r} (e.g. 10:00 or 09:59:30.5)")
-    hours, minutes, seconds, fraction = match.groups()
-    base = SCENARIO_DAY.timestamp() + int(hours) * 3600 + int(minutes) * 60
-    return base + int(seconds or 0) + float(fraction or 0)
 
 
 def clock_of(unix: int) -> str:
@@ -127,6 +115,11 @@ class ArchiveWorld:
     def within(self, seconds: float) -> float:
         return self.settings.timeout(seconds)
 
+    def _about(self, name: str) -> Callable[[Signal], bool]:
+        """Which signals are about the community."""
+        community_id = self.community(name).id
+        return lambda signal: signal.about(community_id)
+
     # --- communities ----------------------------------------------------------------------------
     def create_community(self, owner: str, name: str, channels: Iterable[str],
                          encrypted: bool) -> Community:
@@ -185,6 +178,21 @@ class ArchiveWorld:
         community = self.community(name)
         self.person(community.owner).wakuext.reevaluate_members_permissions(community.id)
 
+    def give_key(self, owner: str, member: str, name: str) -> None:
+        """The owner lets a member in: the member now holds the key, and the owner's node
+        reevaluates who may be a member."""
+        found = self.community(name)
+        if found.owner != owner:
+            raise AssertionError(f"{owner} cannot give the key of {name!r}: {found.owner} owns it")
+        self.grant_token(member, name)
+        self.reevaluate(name)
+
+    def log_out(self, member: str) -> None:
+        self.persons.log_out(self.person(member))
+
+    def log_in(self, member: str) -> None:
+        self.persons.log_in(self.person(member))
+
     # --- messages -------------------------------------------------------------------------------
     def say(self, author: str, text: str, channel: str) -> None:
         """A message sent now, over the relay, to whoever is online."""
@@ -203,6 +211,23 @@ class ArchiveWorld:
     def texts(self, member: str, channel: str) -> list[str]:
         return self.person(member).wakuext.chat_texts(self.channel(channel))
 
+    def wait_until_seen_after_import(self, member: str, text: str, channel: str,
+                                     seconds: float) -> None:
+        """Until the member sees the text in the channel, which must have come from an archive
+        the member's node reported importing."""
+
+        def visible() -> None:
+            texts = self.texts(member, channel)
+            assert text in texts, f"{member} does not see {text!r} in {channel} (sees {texts})"
+
+        eventually(visible, self.within(seconds), interval=0.2)
+        community = self.community_of_chat(self.channel(channel))
+        signals = self.person(member).signals
+        imports = [s for s in signals.since() if s.type == IMPORTING and s.about(community.id)]
+        assert imports, (f"{member} sees {text!r} in {channel}, but {member}'s node never "
+                         f"reported importing an archive of {community.name!r} (it sent: "
+                         f"{signals.seen()})")
+
     # --- archives -------------------------------------------------------------------------------
     def archive_window(self, owner: str, channels: list[str], start: float, end: float,
                        partition: int) -> None:
@@ -210,7 +235,7 @@ class ArchiveWorld:
         chat_ids = [self.channel(c) for c in channels]
         community = self.community_of_chat(chat_ids[0])
         person = self.person(owner)
-        topics = [codec.topic_text(codec.chat_topic(chat)) for chat in chat_ids]
+        topics = [oracle.content_topic(chat) for chat in chat_ids]
         self.archive_marks[community.name] = person.signals.mark()
         self.created = person.wakuext.create_history_archive_from_db(
             community.id, topics, start_iso=iso(start), end_iso=iso(end),
@@ -225,6 +250,71 @@ class ArchiveWorld:
 
     def since_publish(self, member: str, name: str) -> int:
         return self.publish_marks.get(name, {}).get(member, 0)
+
+    def wait_until_told_none_created(self, owner: str, name: str) -> None:
+        """Until the owner's node says the last explicit run created no archive (and it has
+        not said it created some)."""
+        signals, about = self.person(owner).signals, self._about(name)
+        start = self.archive_marks.get(name, 0)
+        signals.wait_for(NONE_CREATED, self.within(5), start=start, matches=about,
+                         expected=f"that no archives were created for {name!r}")
+        created = [s for s in signals.since(start) if s.type == CREATED and about(s)]
+        assert not created, f"{owner}'s node also reported archives created for {name!r}"
+
+    def publish_again(self, owner: str, name: str) -> None:
+        if name not in self.publish_marks:
+            raise AssertionError(f"{owner} never published the index of {name!r}")
+        self.publish(owner, name)
+
+    def wait_until_imported(self, member: str, count: int, name: str, seconds: float) -> None:
+        """Until the member has downloaded and imported exactly ``count`` archives."""
+
+        def imported() -> None:
+            downloaded, done = self.imported_ids(member, name)
+            assert len(done) == count == len(downloaded), (
+                f"{member} has downloaded {len(downloaded)} and imported {len(done)} archives "
+                f"of {name!r}, not {count}")
+
+        eventually(imported, self.within(seconds), interval=0.2)
+
+    def wait_until_downloaded(self, member: str, count: int, name: str, seconds: float) -> None:
+        """Until the member has downloaded exactly ``count`` archives."""
+
+        def downloaded() -> None:
+            ids, _ = self.imported_ids(member, name)
+            assert len(ids) == count, (f"{member} has downloaded {len(ids)} archives of "
+                                       f"{name!r}, not {count}")
+
+        eventually(downloaded, self.within(seconds), interval=0.2)
+
+    def expect_no_import(self, member: str, name: str, seconds: float) -> None:
+        """For ``seconds`` after the last announcement the member imports nothing."""
+        self.person(member).signals.stays_without(
+            IMPORTING, self.within(seconds), start=self.since_publish(member, name),
+            matches=self._about(name), unexpected=f"importing an archive of {name!r}")
+
+    def downloads_since_publish(self, member: str, name: str) -> int:
+        """How many archives the member's node reported downloading since the announcement."""
+        about = self._about(name)
+        return len([s for s in self.person(member).signals.since(self.since_publish(member, name))
+                    if s.type == DOWNLOADED and about(s)])
+
+    def wait_until_fetch_finished(self, member: str, name: str, seconds: float) -> None:
+        """Until the member's node says it is done fetching the history announced last."""
+        self.person(member).signals.wait_for(
+            FINISHED, self.within(seconds), start=self.since_publish(member, name),
+            matches=self._about(name), expected=f"the end of fetching the history of {name!r}")
+
+    def lose_archive_holding(self, text: str, owner: str) -> None:
+        """Delete, from the owner's storage node, the one archive holding the message."""
+        name = next(c.name for c in self.communities.values() if c.owner == owner)
+        sent = self.sent_at[text]
+        holding = [v for v in self.archives(owner, name) if v.start <= sent < v.end]
+        assert len(holding) == 1, f"{len(holding)} archives of {name!r} hold {text!r}"
+        self.storage_of(owner).delete(holding[0].cid)
+
+    def holds_archive_index(self, person: str, name: str) -> bool:
+        return self.person(person).wakuext.has_community_archive(self.community(name).id)
 
     def imported_ids(self, member: str, name: str) -> tuple[list[str], list[str]]:
         """(downloaded, of which imported) archive IDs of a member."""
@@ -241,27 +331,26 @@ class ArchiveWorld:
         return storage
 
     def archives(self, owner: str, name: str) -> list[ArchiveView]:
-        """The owner's newest archive index, found on their storage node and decoded with the
-        suite's own codec; every archive ID is recomputed from its entry."""
+        """The owner's newest archive index, found on their storage node and decoded by the
+        suite's own oracle; every archive ID is recomputed from its entry."""
         community = self.community(name)
         if community.encrypted:
             raise AssertionError(f"the archives of {name!r} are encrypted; the suite reads only "
                                  f"plain ones")
         storage = self.storage_of(owner)
-        indexes = [index for index in (_as_index(storage.download_bytes(item.cid))
+        indexes = [index for index in (oracle.read_index(storage.download_bytes(item.cid))
                                        for item in storage.list_data()) if index]
         wanted = set(self.created)
-        matching = [index for index in indexes if wanted <= set(index.archives)]
+        matching = [index for index in indexes if wanted <= set(index)]
         if not matching:
             raise AssertionError(f"{owner}'s storage node holds no archive index of {name!r} "
                                  f"with the archives just created ({len(indexes)} other "
                                  f"index(es))")
-        index = max(matching, key=lambda found: len(found.archives))
+        index = max(matching, key=len)
         views = []
-        for archive_id, entry in index.archives.items():
-            archive = codec.decode_archive(storage.download_bytes(entry.cid))
-            views.append(ArchiveView(archive_id, getattr(entry.metadata, "from"),
-                                     entry.metadata.to, len(archive.messages), entry.cid))
+        for archive_id, entry in index.items():
+            messages = oracle.count_messages(storage.download_bytes(entry.cid))
+            views.append(ArchiveView(archive_id, entry.start, entry.end, messages, entry.cid))
         return sorted(views, key=lambda view: (view.start, view.archive_id))
 
     # --- the periodic loop ------------------------------------------------------------------------
@@ -269,6 +358,19 @@ class ArchiveWorld:
         answer = self.person(owner).wakuext.update_message_archive_interval(seconds)
         assert answer == seconds, f"{owner}'s node now archives every {answer} s, not {seconds} s"
         self.archive_intervals[owner] = seconds
+
+    def wait_until_archived(self, owner: str, name: str, seconds: float) -> None:
+        """Until the owner's node reports a new archive of the community after the last
+        message said in it."""
+        self.person(owner).signals.wait_for(
+            CREATED, self.within(seconds), start=self.said_marks.get(name, 0),
+            matches=self._about(name),
+            expected=f"a new archive of {name!r} after the last message")
+
+    def expect_archives_nothing(self, owner: str, name: str, seconds: float) -> None:
+        self.person(owner).signals.stays_without(CREATED, self.within(seconds),
+                                                 matches=self._about(name),
+                                                 unexpected=f"an archive of {name!r}")
 
     def first_archive_delay(self, name: str) -> float:
         """Seconds from asking for the community to the owner's first archive signal."""
@@ -297,6 +399,7 @@ class ArchiveWorld:
         """Until the member's node has a request to its storage node in flight (the history is
         on its way)."""
         self.require(Capability.STORAGE_ACCESS, f"watching {member}'s storage node")
+        name = self.community(name).name
         backend = self.person(member).backend
 
         def fetching() -> None:
@@ -323,17 +426,3 @@ class ArchiveWorld:
                 process.resume()
         self.paused.clear()
         self.persons.close()
-
-
-def _as_index(data: bytes) -> pb.CodexWakuMessageArchiveIndex | None:
-    """The bytes as an archive index, if they are one (every entry's ID checks out)."""
-    try:
-        index = codec.decode_codex_index(data)
-    except DecodeError:
-        return None
-    if not index.archives:
-        return None
-    for archive_id, entry in index.archives.items():
-        if not entry.cid or codec.codex_archive_id(entry.metadata, entry.cid) != archive_id:
-            return None
-    return index

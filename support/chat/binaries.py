@@ -23,8 +23,10 @@ class GoverseBuildError(RuntimeError):
     """``go build`` failed or is not available; the message carries its output."""
 
 
-def build(source: Path, out: Path, cover: bool, go: str = "go") -> Path:
-    """Build the chat server, the chat gate and the inspector into ``out``."""
+def build(source: Path, out: Path, cover: bool, go: str = "go",
+          within: float = BUILD_TIMEOUT) -> Path:
+    """Build the chat server, the chat gate and the inspector into ``out``, each within
+    ``within`` seconds."""
     binary = shutil.which(go)
     if binary is None:
         raise GoverseBuildError(f"goverse_source is set but {go!r} is not on PATH")
@@ -34,9 +36,9 @@ def build(source: Path, out: Path, cover: bool, go: str = "go") -> Path:
                 "-o", str(out / name), package]
         try:
             done = subprocess.run(argv, cwd=source, capture_output=True, text=True,
-                                  timeout=BUILD_TIMEOUT, check=False)
+                                  timeout=within, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise GoverseBuildError(f"go build of {package} took over {BUILD_TIMEOUT:.0f} s") \
+            raise GoverseBuildError(f"go build of {package} took over {within:.0f} s") \
                 from exc
         if done.returncode != 0:
             raise GoverseBuildError(f"go build of {package} failed (exit {done.returncode}):\n"
@@ -64,5 +66,6 @@ class GoverseBinaries:
             return None
         if self._built is None:
             self._built = build(settings.goverse_source, self._run_dir / "goverse-bin",
-                                cover=settings.goverse_coverage_dir is not None)
+                                cover=settings.goverse_coverage_dir is not None,
+                                within=settings.timeout(BUILD_TIMEOUT))
         return self._built

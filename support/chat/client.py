@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 from google.protobuf.any_pb2 import Any
@@ -20,6 +21,7 @@ from wire.pb.chat import chat_pb2
 from wire.pb.gate import gate_pb2, gate_pb2_grpc
 
 CALL_TIMEOUT = 10.0  # what the Go chat client uses
+_Reply = TypeVar("_Reply", bound=Message)
 
 
 class ChatError(Exception):
@@ -76,8 +78,7 @@ class ChatSession:
     def _record(self, message: Any) -> None:
         notification = chat_pb2.Client_NewMessageNotification()
         with self._arrival:
-            if message.Is(notification.DESCRIPTOR):
-                message.Unpack(notification)
+            if message.Unpack(notification):
                 chat = notification.message
                 self.pushed.append(Pushed(message.type_url, chat.user_name, chat.message,
                                           chat.timestamp, time.time()))
@@ -101,7 +102,7 @@ class ChatSession:
                 self._arrival.wait(remaining)
 
     def _call(self, what: str, object_type: str, object_id: str, request: Message,
-              reply: Message) -> Message:
+              reply: _Reply) -> _Reply:
         packed = Any()
         packed.Pack(request)
         self.invoke(what, object_type, object_id, packed).Unpack(reply)
@@ -110,14 +111,13 @@ class ChatSession:
     def list_rooms(self) -> list[str]:
         reply = self._call("ListChatRooms", "ChatRoomMgr", "ChatRoomMgr0",
                            chat_pb2.ChatRoom_ListRequest(), chat_pb2.ChatRoom_ListResponse())
-        return list(reply.chat_rooms)  # type: ignore[attr-defined]
+        return list(reply.chat_rooms)
 
     def join(self, room: str) -> Joined:
         reply = self._call("Join", "ChatRoom", f"ChatRoom-{room}",
                            chat_pb2.ChatRoom_JoinRequest(user_name=self.user or ""),
                            chat_pb2.ChatRoom_JoinResponse())
-        return Joined(reply.room_name,  # type: ignore[attr-defined]
-                      [(m.user_name, m.message) for m in reply.recent_messages])  # type: ignore[attr-defined]
+        return Joined(reply.room_name, [(m.user_name, m.message) for m in reply.recent_messages])
 
     def send(self, room: str, text: str) -> None:
         self._call("SendMessage", "ChatRoom", f"ChatRoom-{room}",
@@ -137,14 +137,16 @@ class ChatClient(ChatSession):
         self.timeout = timeout
         self._channel = grpc.insecure_channel(gate)
         self._stub = gate_pb2_grpc.GateServiceStub(self._channel)
-        self._credentials = [(k, v) for k, v in (("x-username", user), ("x-password", password))
-                             if v is not None]
-        self._stream: grpc.Future | None = None
+        self._credentials = tuple((k, v) for k, v in (("x-username", user),
+                                                      ("x-password", password))
+                                  if v is not None)
+        # grpc's stubs name the stream's type (a Call that iterates) only privately.
+        self._stream: grpc._CallIterator[Any] | None = None
 
     def register(self) -> str:
-        self._stream = self._stub.Register(gate_pb2.Empty(), metadata=self._credentials)
+        self._stream = stream = self._stub.Register(gate_pb2.Empty(), metadata=self._credentials)
         try:
-            first = next(self._stream)  # type: ignore[call-overload]
+            first = next(stream)
         except grpc.RpcError as error:
             raise ChatError.from_rpc("Register", error) from error
         reply = gate_pb2.RegisterResponse()
@@ -154,8 +156,9 @@ class ChatClient(ChatSession):
         return self.client_id
 
     def _receive(self) -> None:
+        assert self._stream is not None
         try:
-            for message in self._stream:  # type: ignore[union-attr]
+            for message in self._stream:
                 self._record(message)
         except grpc.RpcError:
             return

@@ -1,26 +1,27 @@
 """A Goverse chat cluster for one scenario: N chat servers and M chat gates on a shared etcd,
 under the scenario's own key prefix, configured by one YAML file with short timings.
 
-The emulators start by default; with ``goverse_bin_dir`` the real ``chat_server`` and
-``chat_gateway`` binaries start through the same code with the same flags and YAML.
-Readiness is real: every node and gate reports ``/ready`` and the six chat objects exist.
+The target (``support.chat.targets``) says which programs start: the emulators by default, or the
+real ``chat_server`` and ``chat_gateway`` with the same flags and YAML. Readiness is real: every
+node and gate reports ``/ready`` and the six chat objects exist. Every process is stopped and
+checked as the target says (``support.processes.checks``).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import requests
 
+from support.chat.targets import GoverseEmulator, GoverseTarget
 from support.config import Settings
-from support.etcd import new_prefix
+from support.etcd import client_for, new_prefix
+from support.processes.checks import scan_logs, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
-from support.processes.readiness import HttpGet, TcpConnect
 from support.waiting import eventually
 from wire.goverse_yaml import write_cluster_yaml
 from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
@@ -28,9 +29,11 @@ from wire.pb.goverse import goverse_pb2, goverse_pb2_grpc
 CHAT_OBJECTS = 6  # ChatRoomMgr0 and its five rooms
 SHARDS = 64
 STABILITY = "300ms"
-EMULATOR_TIMING = {"GOVERSE_EMULATOR_TICK": "0.2", "GOVERSE_EMULATOR_CHAT_DELAY": "0.3"}
 READY_WITHIN = 60.0
 STOP_GRACE = 10.0
+ANSWER_WITHIN = 5.0  # an inspector view, a server's ListObjects or Status
+MOVE_WITHIN = 10.0  # the inspector's answer to a shard move
+PROBE_WITHIN = 2.0  # one /ready probe
 
 
 @dataclass
@@ -46,17 +49,16 @@ class Member:
     killed: bool = False
     http_address: str | None = None  # a gate's HTTP client API
     log_since: int = 0  # where the current scenario's part of the log begins
+    stopped: bool = False  # stopped and checked by the cluster
 
 
 class ChatCluster:
     """Starts, inspects and stops one scenario's chat cluster."""
 
     def __init__(self, settings: Settings, etcd_endpoint: str, work_dir: Path,
-                 log_dir: Path, *, bin_dir: Path | None = None,
-                 coverage_dir: Path | None = None) -> None:
+                 log_dir: Path, target: GoverseTarget | None = None) -> None:
         self.settings = settings
-        self.bin_dir = bin_dir
-        self.coverage_dir = coverage_dir
+        self.target: GoverseTarget = target or GoverseEmulator()
         self.etcd_endpoint = etcd_endpoint
         self.work_dir = work_dir
         self.log_dir = log_dir
@@ -66,29 +68,20 @@ class ChatCluster:
         self.inspector: Member | None = None
         self.rearranged = False  # a shard was moved by hand
         self.config_path = work_dir / "goverse.yaml"
-
-    # --- commands -------------------------------------------------------------------------------
-    def _command(self, role: str) -> list[str]:
-        if self.bin_dir is not None:
-            binary = {"node": "chat_server", "gate": "chat_gateway", "inspector": "inspector"}[role]
-            return [str(self.bin_dir / binary)]
-        module = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate",
-                  "inspector": "emulators.goverse.inspector"}[role]
-        return [sys.executable, "-m", module]
-
-    def _environment(self, name: str) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.bin_dir is None:
-            env.update(EMULATOR_TIMING)
-        if self.coverage_dir is not None:
-            folder = self.coverage_dir / name
-            folder.mkdir(parents=True, exist_ok=True)
-            env["GOCOVERDIR"] = str(folder)
-        return env
+        self.problems: list[str] = []  # what the stop checks found
+        self._channels: dict[str, grpc.Channel] = {}
 
     # --- start ----------------------------------------------------------------------------------
     def start(self, nodes: int, gates: int, inspector: bool = False) -> None:
-        """Start the whole cluster (the inspector first, if any) and wait until it is ready."""
+        """Start the whole cluster (the inspector first, if any) and wait until it is ready; if
+        that fails, stop what was started."""
+        try:
+            self._start(nodes, gates, inspector)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, nodes: int, gates: int, inspector: bool) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         node_ports = [(reserve_port(), reserve_port()) for _ in range(nodes)]
         gate_ports = [(reserve_port(), reserve_port(), reserve_port()) for _ in range(gates)]
@@ -127,10 +120,10 @@ class ChatCluster:
         id_flag = "-node-id" if role == "node" else "-gate-id"
         spec = ProcessSpec(
             name=f"chat {role} {name}",
-            argv=[*self._command(role), "-config", str(self.config_path), id_flag, name],
-            cwd=self.work_dir, env=self._environment(name),
+            argv=[*self.target.command(role), "-config", str(self.config_path), id_flag, name],
+            cwd=self.work_dir, env=self.target.environment(name),
             log_path=self.log_dir / f"{role}-{name}.log",
-            readiness=TcpConnect("127.0.0.1", grpc_port.port),
+            readiness=self.target.readiness(role, grpc_port, health_port),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
         )
@@ -142,10 +135,10 @@ class ChatCluster:
                          http_port: PortReservation) -> Member:
         spec = ProcessSpec(
             name="chat inspector",
-            argv=[*self._command("inspector"), "-config", str(self.config_path)],
-            cwd=self.work_dir, env=self._environment("inspector"),
+            argv=[*self.target.command("inspector"), "-config", str(self.config_path)],
+            cwd=self.work_dir, env=self.target.environment("inspector"),
             log_path=self.log_dir / "inspector.log",
-            readiness=HttpGet(f"http://127.0.0.1:{http_port.port}/healthz"),
+            readiness=self.target.readiness("inspector", grpc_port, http_port),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
         )
@@ -153,13 +146,15 @@ class ChatCluster:
         return Member("inspector", f"127.0.0.1:{grpc_port.port}",
                       f"127.0.0.1:{http_port.port}", process, [grpc_port, http_port])
 
-    def inspector_view(self, path: str) -> dict:
+    def inspector_view(self, path: str) -> dict[str, Any]:
         """``GET <inspector>/graph`` or ``/shards``."""
         if self.inspector is None:
             raise AssertionError("this cluster has no inspector")
-        answer = requests.get(f"http://{self.inspector.health_address}{path}", timeout=5)
+        answer = requests.get(f"http://{self.inspector.health_address}{path}",
+                              timeout=self.settings.timeout(ANSWER_WITHIN))
         answer.raise_for_status()
-        return answer.json()
+        view: dict[str, Any] = answer.json()
+        return view
 
     def move_shard(self, shard_id: int, target: str) -> None:
         """``POST <inspector>/shards/move``; the cluster no longer has its start-up layout."""
@@ -167,7 +162,8 @@ class ChatCluster:
             raise AssertionError("this cluster has no inspector")
         self.rearranged = True
         answer = requests.post(f"http://{self.inspector.health_address}/shards/move",
-                               json={"shard_id": shard_id, "target_node": target}, timeout=10)
+                               json={"shard_id": shard_id, "target_node": target},
+                               timeout=self.settings.timeout(MOVE_WITHIN))
         if answer.status_code != 200:
             raise AssertionError(f"the inspector refused to move shard {shard_id}: "
                                  f"{answer.status_code} {answer.text.strip()}")
@@ -205,12 +201,15 @@ class ChatCluster:
 
     def wait_until_ready(self, within: float) -> None:
         """Every running node and gate says ready and the six chat objects exist."""
+        probe_within = self.settings.timeout(PROBE_WITHIN)
+
         def ready() -> None:
             for member in [*self.nodes.values(), *self.gates.values()]:
                 if not member.process.is_running():
                     continue
                 try:
-                    answer = requests.get(f"http://{member.health_address}/ready", timeout=2)
+                    answer = requests.get(f"http://{member.health_address}/ready",
+                                          timeout=probe_within)
                 except requests.RequestException as exc:
                     raise AssertionError(f"{member.name}: {exc.__class__.__name__}") from exc
                 assert answer.status_code == 200, f"{member.name} is not ready yet"
@@ -221,16 +220,22 @@ class ChatCluster:
 
     # --- looking inside -------------------------------------------------------------------------
     def stub(self, node: str) -> goverse_pb2_grpc.GoverseStub:
-        return goverse_pb2_grpc.GoverseStub(grpc.insecure_channel(self.nodes[node].address))
+        """A stub on the one channel this cluster keeps per server (closed by ``stop``)."""
+        address = self.nodes[node].address
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.insecure_channel(address)
+        return goverse_pb2_grpc.GoverseStub(channel)
 
     def objects_by_node(self) -> dict[str, list[str]]:
-        """Object ids per running node (``ListObjects``)."""
+        """Object ids per running node (``ListObjects``); a hung node answers nothing."""
         placed: dict[str, list[str]] = {}
         for name, member in self.nodes.items():
-            if not member.process.is_running():
+            if not member.process.is_running() or member.process.paused:
                 continue
             try:
-                reply = self.stub(name).ListObjects(goverse_pb2.Empty(), timeout=5)
+                reply = self.stub(name).ListObjects(goverse_pb2.Empty(),
+                                                    timeout=self.settings.timeout(ANSWER_WITHIN))
             except grpc.RpcError:
                 continue
             placed[name] = sorted(obj.id for obj in reply.objects)
@@ -240,7 +245,8 @@ class ChatCluster:
         return sum(len(ids) for ids in self.objects_by_node().values())
 
     def status(self, node: str) -> goverse_pb2.StatusResponse:
-        return self.stub(node).Status(goverse_pb2.Empty(), timeout=5)
+        return self.stub(node).Status(goverse_pb2.Empty(),
+                                      timeout=self.settings.timeout(ANSWER_WITHIN))
 
     # --- handing on -----------------------------------------------------------------------------
     def members(self) -> list[Member]:
@@ -265,19 +271,52 @@ class ChatCluster:
         member.killed = True
         member.exit_codes.append(member.process.kill())
 
+    def hang(self, node: str) -> None:
+        """Freeze a server in place (SIGSTOP), as a hung host would: it keeps its sockets and
+        answers nothing, and nothing keeps its etcd lease alive. ``stop`` thaws it first."""
+        self.rearranged = True  # its rooms move away: not a cluster to hand on
+        self.nodes[node].process.pause()
+
+    def wake(self, node: str) -> None:
+        """Let a hung server run on (SIGCONT)."""
+        self.nodes[node].process.resume()
+
+    def registered(self) -> set[str]:
+        """The servers and gates whose registration is in etcd (``<prefix>/nodes/<address>``
+        and ``<prefix>/gates/<address>``, goverse.md §1.2), by name."""
+        client = client_for(self.etcd_endpoint, timeout=self.settings.timeout(ANSWER_WITHIN))
+        try:
+            keys = {meta["key"].decode() for _, meta in client.get_prefix(self.prefix + "/")}
+        finally:
+            client.session.close()
+        return {m.name for group, members in (("nodes", self.nodes), ("gates", self.gates))
+                for m in members.values() if f"{self.prefix}/{group}/{m.address}" in keys}
+
     def stop(self) -> dict[str, int | None]:
-        """Stop gates, then nodes in reverse order, then the inspector; returns every process's
-        exit code."""
+        """Stop gates, then nodes in reverse order, then the inspector, each checked as the
+        target says (problems go to ``problems``); returns every process's exit code."""
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
         codes: dict[str, int | None] = {}
         last = {"inspector": self.inspector} if self.inspector is not None else {}
         for group in (self.gates, self.nodes, last):
             for name, member in reversed(list(group.items())):
-                if member.process.is_running():
-                    member.exit_codes.append(member.process.stop())
+                if not member.stopped:
+                    running = member.process.is_running()
+                    self.problems += stop_and_check(member.process, self.target.log_scan,
+                                                    member.log_since, self.target.clean_exits)
+                    if running:
+                        member.exit_codes.append(member.process.returncode)
+                    member.stopped = True
                 codes[name] = member.exit_codes[-1] if member.exit_codes else None
                 for reservation in member.ports:
                     reservation.release()
         return codes
+
+    def log_problems(self) -> list[str]:
+        """What the current scenario's part of each process's log shows wrong."""
+        return scan_logs(self.log_files(), self.target.log_scan)
 
     def unclean_exits(self) -> dict[str, int | None]:
         """Processes that ended with a code other than 0, except those the scenario killed."""

@@ -76,7 +76,7 @@ class ChatHttpClient(ChatSession):
         except (requests.RequestException, OSError, ValueError, AttributeError):
             return  # closed (http.client may trip over a close from another thread)
 
-    def _dispatch(self, event: str, data: dict) -> None:
+    def _dispatch(self, event: str, data: dict[str, str]) -> None:
         if event == "register":
             self.client_id = data["clientId"]
             self._registered.set()

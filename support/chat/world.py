@@ -9,15 +9,19 @@ from pathlib import Path
 
 from support import progress
 from support.chat.binaries import GoverseBinaries
-from support.chat.client import ChatClient, ChatError, ChatSession, Joined
+from support.chat.client import ChatClient, ChatError, ChatSession, Joined, Pushed
 from support.chat.cluster import ChatCluster
 from support.chat.http_client import ChatHttpClient
+from support.chat.targets import goverse_target
 from support.config import Settings
 from support.shared_systems import SharedSystems
 from support.waiting import eventually
 
 CLUSTER_SLOT = "chat cluster"
+CHAT_OBJECT_IDS = frozenset({"ChatRoomMgr0", "ChatRoom-General", "ChatRoom-Technology",
+                             "ChatRoom-Crypto", "ChatRoom-Sports", "ChatRoom-Movies"})
 INSPECTOR_REPORTS_WITHIN = 10.0
+ECHO_WITHIN = 5.0  # seconds for a message a user says to come back to her
 
 
 @dataclass
@@ -37,13 +41,14 @@ class ChatWorld:
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     ready_seconds: float = 0.0
     previous_owner: str | None = None  # the server that held a room before a kill or a move
+    hung_server: str | None = None  # the server the scenario froze
     shared: SharedSystems | None = None  # the feature's shared systems, when it may use them
     adopted: bool = False  # the cluster came from an earlier scenario of the feature
 
     def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
         """Start a cluster of this shape, or take over the one the previous scenario left."""
         shape = (nodes, gates, inspector)
-        kept = self.shared.take(CLUSTER_SLOT, shape) if self.shared else None
+        kept: ChatCluster | None = self.shared.take(CLUSTER_SLOT, shape) if self.shared else None
         if kept is not None:
             kept.adopt()
             self.cluster, self.adopted = kept, True
@@ -55,8 +60,7 @@ class ChatWorld:
             work_dir = log_dir = self.shared.new_folder("chat-cluster-")
         started = time.monotonic()
         self.cluster = ChatCluster(self.settings, self.etcd(), work_dir, log_dir,
-                                   bin_dir=self.binaries.directory(),
-                                   coverage_dir=self.binaries.coverage_dir)
+                                   goverse_target(self.binaries))
         self.cluster.start(nodes, gates, inspector)
         self.ready_seconds = time.monotonic() - started
         progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) ready in "
@@ -147,6 +151,152 @@ class ChatWorld:
                 return node
         raise AssertionError(f"no server holds {object_id}")
 
+    # --- what people do -----------------------------------------------------------------------
+    def try_list_rooms(self, user: str) -> None:
+        """List the rooms expecting a refusal (remembered as the last error)."""
+        self.attempt(self.user(user).list_rooms)
+
+    def list_rooms(self, user: str) -> list[str]:
+        self.rooms = self.user(user).list_rooms()
+        return self.rooms
+
+    def list_rooms_anonymously(self, gate: int) -> list[str]:
+        self.rooms = self.anonymous(gate).list_rooms()
+        return self.rooms
+
+    def join(self, user: str, room: str) -> Joined:
+        self.joined[user] = self.user(user).join(room)
+        return self.joined[user]
+
+    def try_join_anonymously(self, room: str, gate: int) -> None:
+        """Join without an identity, expecting a refusal (remembered as the last error)."""
+        visitor = self.anonymous(gate)
+        self.attempt(lambda: visitor.join(room))
+
+    def welcome_of(self, user: str) -> Joined:
+        """What the room answered when ``user`` last joined it."""
+        if user not in self.joined:
+            raise AssertionError(f"{user} has joined no room in this scenario")
+        return self.joined[user]
+
+    def say(self, user: str, room: str, text: str) -> None:
+        self.user(user).send(room, text)
+
+    def wait_for_message(self, user: str, text: str, seconds: float) -> Pushed:
+        """The message pushed to ``user`` with this text, waiting up to ``seconds`` for it."""
+        return self.user(user).wait_for(text, self.settings.timeout(seconds))
+
+    def pushed_texts(self, user: str) -> list[str]:
+        return [pushed.text for pushed in self.user(user).pushed]
+
+    def wait_until_rejoined(self, user: str, room: str, seconds: float) -> None:
+        client = self.user(user)
+
+        def rejoin() -> None:
+            result = self.attempt(lambda: client.join(room))
+            assert result is not None, f"{user} cannot join {room}: {self.last_error}"
+
+        eventually(rejoin, self.settings.timeout(seconds), interval=0.5)
+
+    # --- the cluster as an operator sees it ---------------------------------------------------
+    def objects_by_server(self) -> dict[str, list[str]]:
+        return self.require_cluster().objects_by_node()
+
+    def object_count(self) -> int:
+        return self.require_cluster().object_count()
+
+    def server_count(self) -> int:
+        return len(self.require_cluster().nodes)
+
+    def server_address(self, node: str) -> str:
+        return self.require_cluster().nodes[node].address
+
+    def server_report(self, node: str) -> tuple[str, int]:
+        """The address a server says it advertises, and how many objects it says it holds."""
+        status = self.require_cluster().status(node)
+        return status.advertise_addr, status.num_objects
+
+    def server_of(self, room: str) -> str:
+        return self.owner_of(f"ChatRoom-{room}")
+
+    def kill_owner(self, room: str) -> str:
+        """SIGKILL the server holding ``room`` (it is then the room's previous owner)."""
+        node = self.server_of(room)
+        self.previous_owner = node
+        self.require_cluster().kill(node)
+        return node
+
+    def stop_everything(self) -> dict[str, int | None]:
+        """Disconnect every user, then stop every process of the cluster; their exit codes."""
+        for client in self.users.values():
+            client.close()
+        self.users.clear()
+        self.exit_codes = self.require_cluster().stop()
+        return self.exit_codes
+
+    def wait_until_inspector_shows(self, gates: int, seconds: float) -> None:
+        """Until the inspector shows ``gates`` gates and the six chat objects."""
+        cluster = self.require_cluster()
+        eventually(lambda: cluster.assert_inspector_shows(gates, set(CHAT_OBJECT_IDS)),
+                   self.settings.timeout(seconds), interval=0.2)
+
+    def wait_until_shards_settled(self, seconds: float) -> None:
+        """Until the inspector shows every shard owned by a live server."""
+        eventually(self.require_cluster().assert_shards_settled, self.settings.timeout(seconds),
+                   interval=0.2)
+
+    # --- hung processes -----------------------------------------------------------------------
+    def hang_owner(self, room: str) -> str:
+        """Freeze the server holding ``room`` (it is then the room's previous owner)."""
+        node = self.owner_of(f"ChatRoom-{room}")
+        self.previous_owner = self.hung_server = node
+        self.require_cluster().hang(node)
+        return node
+
+    def wake_hung_server(self) -> None:
+        if self.hung_server is None:
+            raise AssertionError("no server was hung in this scenario")
+        self.require_cluster().wake(self.hung_server)
+
+    def wait_until_registered(self, seconds: float) -> None:
+        """Until every server and gate of the cluster has its registration in etcd."""
+        cluster = self.require_cluster()
+        everyone = {*cluster.nodes, *cluster.gates}
+
+        def registered() -> None:
+            missing = everyone - cluster.registered()
+            assert not missing, f"not registered in etcd: {', '.join(sorted(missing))}"
+
+        eventually(registered, self.settings.timeout(seconds), interval=0.2)
+
+    def wait_until_held_once(self, room: str, seconds: float) -> None:
+        """Until exactly one server holds ``room`` (none serves it twice)."""
+        object_id = f"ChatRoom-{room}"
+
+        def once() -> None:
+            holders = sorted(node for node, ids in self.require_cluster().objects_by_node().items()
+                             if object_id in ids)
+            assert len(holders) == 1, f"{room} is held by {', '.join(holders) or 'no server'}"
+
+        eventually(once, self.settings.timeout(seconds), interval=0.2)
+
+    def keep_chatting(self, user: str, room: str, seconds: float) -> int:
+        """For ``seconds``, ``user`` says one message after another in ``room``, each to arrive
+        back within ``ECHO_WITHIN``; returns how many went round."""
+        client = self.user(user)
+        ends, count = time.monotonic() + seconds, 0
+        while count == 0 or time.monotonic() < ends:
+            count += 1
+            text = f"Steady message {count}"
+            try:
+                client.send(room, text)
+            except ChatError as error:
+                raise AssertionError(f"{user} could not say message {count} in {room} after "
+                                     f"{seconds - (ends - time.monotonic()):.1f} s: "
+                                     f"{error}") from error
+            client.wait_for(text, self.settings.timeout(ECHO_WITHIN))
+        return count
+
     def close(self, share: bool = False) -> dict[str, int | None]:
         """Disconnect the users, then hand the cluster on to the feature's next scenario (with
         ``share``, if it is intact) or stop it; returns the processes that did not exit cleanly
@@ -173,7 +323,6 @@ class ChatWorld:
 
 
 def _stop_kept(cluster: ChatCluster) -> str | None:
-    """Stop a cluster that was kept for later scenarios; a problem if a process exited uncleanly."""
+    """Stop a cluster that was kept for later scenarios; what its stop checks found, if any."""
     cluster.stop()
-    unclean = cluster.unclean_exits()
-    return f"chat processes did not exit cleanly: {unclean}" if unclean else None
+    return "; ".join(cluster.problems) or None

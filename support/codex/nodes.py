@@ -1,4 +1,5 @@
-"""The Codex nodes of one scenario: started (emulator or real binary) or attached (running URLs).
+"""The Codex nodes of one scenario: started (emulator or real binary) or attached (running URLs),
+as the target says (``support.codex.targets``), and stopped and checked as it says.
 
 Nodes are started with the flags nim-codex's own harness passes (codex.md §5.3): their own data
 dir, ``--api-port``, ``--disc-port``, ``--nat=none`` and ``--listen-addrs=/ip4/127.0.0.1/tcp/0``;
@@ -11,23 +12,20 @@ that starts a node of the same name and options gets it back with a client of it
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from support.codex.client import CodexClient
-from support.config import CodexTargetKind, Settings
+from support.codex.targets import NODE_CONTROL, CodexTarget, RunningCodex, codex_target
+from support.config import Settings
 from support.http_journal import HttpJournal
+from support.processes.checks import LogScan, exit_problem, scan_logs, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
-from support.processes.readiness import HttpGet
 from support.shared_systems import SharedSystems
 
-READY_WITHIN = 60.0  # what nim-codex's harness allows
-STOP_GRACE = 5.0
 DEFAULT_LOG_LEVEL = "info"
 
 
@@ -66,6 +64,7 @@ class CodexNode:
     share_key: tuple[object, ...] | None = None  # set when the node may serve later scenarios
     changed: bool = False  # stopped, killed, restarted, or another node bootstrapped from it
     log_since: int = 0  # where this scenario's part of a shared node's log begins
+    problems: list[str] = field(default_factory=list)  # what the stop checks found
 
     @property
     def managed(self) -> bool:
@@ -81,11 +80,6 @@ def node_slot(name: str) -> str:
     return f"codex node {name}"
 
 
-def _child_environment() -> dict[str, str]:
-    """The runner's environment without CODEX_* variables, which would move the node's flags."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("CODEX_")}
-
-
 class CodexFleet:
     """Starts, restarts and stops a scenario's nodes; releases everything in ``close()``."""
 
@@ -97,15 +91,11 @@ class CodexFleet:
         self.log_dir = log_dir
         self.journal = journal
         self.shared = shared
+        self.target: CodexTarget = codex_target(settings)
         self.nodes: dict[str, CodexNode] = {}
 
-    def _command(self) -> list[str]:
-        if self.settings.codex_target is CodexTargetKind.BINARY:
-            return [str(self.settings.codex_binary)]
-        return [sys.executable, "-m", "emulators.codex"]
-
     def require_control(self, action: str) -> None:
-        if self.settings.codex_target is CodexTargetKind.URLS:
+        if not self.target.offers(NODE_CONTROL):
             raise NodeControlUnavailableError(
                 f"cannot {action}: codex_urls is set, so the suite only uses running nodes"
             )
@@ -125,20 +115,21 @@ class CodexFleet:
         if name in self.nodes:
             raise ValueError(f"a Codex node named {name!r} already exists")
         options = options or NodeOptions()
-        if self.settings.codex_target is CodexTargetKind.URLS:
+        if isinstance(self.target, RunningCodex):
             if options != NodeOptions():
                 self.require_control("start a node with its own settings")
             return self._attach(name)
-        share_key = (options, log_level) if not bootstrap and self.shared else None
-        if share_key is not None:
-            kept = self.shared.take(node_slot(name), share_key)
+        shared = self.shared if not bootstrap else None
+        share_key = (options, log_level) if shared else None
+        if shared is not None and share_key is not None:
+            kept: CodexNode | None = shared.take(node_slot(name), share_key)
             if kept is not None:
                 return self._adopt(kept)
         for peer in bootstrap:
             self.node(peer).changed = True  # it now knows a peer that will not outlive us
         api, disc = reserve_port(), reserve_port(udp=True)
-        if share_key is not None:
-            folder = self.shared.new_folder(f"codex-{name}-")
+        if shared is not None and share_key is not None:
+            folder = shared.new_folder(f"codex-{name}-")
             data_dir, log_path = folder / "data", folder / f"codex-{name}.log"
         else:
             data_dir, log_path = self.work_dir / name / "data", self.log_dir / f"codex-{name}.log"
@@ -166,8 +157,10 @@ class CodexFleet:
         node.client.close()
         node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
                                   journal=self.journal)
+        assert node.log_path is not None  # a node that is kept is one this suite started
         node.log_since = node.log_path.stat().st_size if node.log_path.exists() else 0
         node.exit_codes.clear()
+        node.problems.clear()
         self.nodes[node.name] = node
         return node
 
@@ -200,16 +193,18 @@ class CodexFleet:
 
     def _spawn(self, node: CodexNode) -> None:
         assert node.data_dir is not None and node.log_path is not None
+        target = self.target
+        assert not isinstance(target, RunningCodex)
         node.data_dir.parent.mkdir(parents=True, exist_ok=True)
         spec = ProcessSpec(
             name=f"Codex node {node.name}",
-            argv=[*self._command(), *node.flags],
+            argv=[*target.command(), *node.flags],
             cwd=node.data_dir.parent,
-            env=_child_environment(),
+            env=target.environment(),
             log_path=node.log_path,
-            readiness=HttpGet(node.client.api_url + "/debug/info"),
-            ready_within=self.settings.timeout(READY_WITHIN),
-            stop_grace=self.settings.timeout(STOP_GRACE),
+            readiness=target.readiness(node.client.api_url),
+            ready_within=target.ready_within,
+            stop_grace=target.stop_grace,
         )
         node.process = ManagedProcess(spec)
         node.process.start()
@@ -235,6 +230,9 @@ class CodexFleet:
         """Stop a node and start it again on the same data dir and ports."""
         self.stop(name)
         node = self.node(name)
+        assert node.process is not None and not isinstance(self.target, RunningCodex)
+        stopped = exit_problem(node.process, self.target.clean_exits)  # before a new process
+        node.problems += [stopped] if stopped else []
         node.client.close()
         node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
                                   journal=self.journal)
@@ -245,22 +243,56 @@ class CodexFleet:
         return [ProcessLog(node.process.name, node.process.log_path, node.log_since)
                 for node in self.nodes.values() if node.process is not None]
 
-    def close(self, share: bool = False) -> None:
+    def log_problems(self) -> list[str]:
+        """What the current scenario's part of each started node's log shows wrong."""
+        if isinstance(self.target, RunningCodex):
+            return []
+        return scan_logs(self.log_files(), self._log_scan())
+
+    def _log_scan(self) -> LogScan:
+        """What in the nodes' logs counts: ``ERR`` lines only if no node was killed or frozen
+        on purpose (its peers' errors are then provoked)."""
+        assert not isinstance(self.target, RunningCodex)
+        if any(n.process is not None and n.process.disturbed for n in self.nodes.values()):
+            return self.target.fault_log_scan
+        return self.target.log_scan
+
+    def close(self, share: bool = False) -> list[str]:
         """Release every node: with ``share``, nodes that may serve the feature's next scenario
-        and still run unchanged are handed on; the others are stopped with their data removed."""
+        and still run unchanged are handed on; the others are stopped with their data removed.
+        Returns what the stop checks of the stopped nodes found."""
+        problems: list[str] = []
+        log_scan = None if isinstance(self.target, RunningCodex) else self._log_scan()
         for node in reversed(list(self.nodes.values())):
             running = node.process is not None and node.process.is_running()
             if share and self.shared and node.share_key and running and not node.changed:
-                self.shared.keep(node.slot, node.share_key, node, _release)
+                self.shared.keep(node.slot, node.share_key, node, self._release_kept)
             else:
-                _release(node)
+                problems += self._release(node, log_scan)
         self.nodes.clear()
+        return problems
+
+    def _release(self, node: CodexNode, log_scan: LogScan | None = None) -> list[str]:
+        """Stop a node (if it runs) and check it as the target says (its log with ``log_scan``
+        if given), free its ports and remove its data (its log stays); returns what the checks
+        found."""
+        if node.process is not None and not isinstance(self.target, RunningCodex):
+            running = node.process.is_running()
+            scan = self.target.log_scan if log_scan is None else log_scan
+            node.problems += stop_and_check(node.process, scan,
+                                            node.log_since, self.target.clean_exits)
+            if running:
+                node.exit_codes.append(node.process.returncode)
+        _free(node)
+        return node.problems
+
+    def _release_kept(self, node: CodexNode) -> str | None:
+        """Release a node kept for the feature's later scenarios; what its checks found."""
+        return "; ".join(self._release(node)) or None
 
 
-def _release(node: CodexNode) -> None:
-    """Stop a node (if it runs), free its ports and remove its data (its log stays)."""
-    if node.process is not None and node.process.is_running():
-        node.exit_codes.append(node.process.stop())
+def _free(node: CodexNode) -> None:
+    """Close a node's client, free its ports and remove its data (its log stays)."""
     node.client.close()
     for reservation in node.ports:
         reservation.release()

@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -107,16 +108,15 @@ def prepare(folder: Path) -> Path:
 
 
 def start_runner(folder: Path, features: Sequence[str], *extra: str,
-                 **popen: object) -> subprocess.Popen[bytes]:
+                 **popen: Any) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "support.acceptance", "--jobs", "2", *extra,
             *(str(ROOT / feature) for feature in features)]
     popen.setdefault("stderr", subprocess.STDOUT)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if "stdout" in popen:
-        return subprocess.Popen(argv, cwd=folder, env=env, **popen)  # type: ignore[call-overload]
+        return subprocess.Popen(argv, cwd=folder, env=env, **popen)
     with open(folder / "runner.log", "ab") as log:
-        return subprocess.Popen(argv, cwd=folder, env=env, stdout=log,
-                                **popen)  # type: ignore[call-overload]
+        return subprocess.Popen(argv, cwd=folder, env=env, stdout=log, **popen)
 
 
 class RunWatch:

@@ -83,6 +83,9 @@ class ManagedProcess:
         self._popen: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
         self.paused = False
+        self.ended_on_purpose = False  # the scenario killed it, as a crash would
+        self.exits: list[int] = []  # the codes of every end the scenario did not cause
+        self.disturbed = False  # killed or paused on purpose: its peers may log errors
 
     @property
     def name(self) -> str:
@@ -127,6 +130,7 @@ class ManagedProcess:
                 raise ProcessStartError(self.name, f"could not be started: {exc}",
                                         self.log_path, "") from exc
         self.returncode = None
+        self.ended_on_purpose = False
         self._output = output
         if wait:
             self.wait_ready()
@@ -184,6 +188,7 @@ class ManagedProcess:
         open, nothing answers (patroni's ``ProcessHang``)."""
         _signal_all(self._tree(), signal.SIGSTOP)
         self.paused = True
+        self.disturbed = True
 
     def resume(self) -> None:
         """Let a paused tree run on (SIGCONT)."""
@@ -191,7 +196,10 @@ class ManagedProcess:
         self.paused = False
 
     def kill(self) -> int | None:
-        """SIGKILL the whole tree at once, as a crash would; returns the exit code."""
+        """SIGKILL the whole tree at once, as a crash would; returns the exit code. The stop
+        checks do not hold a process ended on purpose to its exit code."""
+        if self.is_running():
+            self.ended_on_purpose = self.disturbed = True
         return self.stop(grace=0.0)
 
     def stop(self, grace: float | None = None) -> int | None:
@@ -201,6 +209,7 @@ class ManagedProcess:
         """
         if self._popen is None:
             return None
+        ended_before = self.returncode is not None
         if self._popen.poll() is None:
             grace = self.spec.stop_grace if grace is None else grace
             tree = self._tree()
@@ -219,7 +228,18 @@ class ManagedProcess:
                 _signal_all(tree, signal.SIGKILL)
         self.returncode = self._popen.wait()
         self._kill_leftovers()
+        if not ended_before:
+            _note_exit(self.log_path, self.returncode)
+            if not self.ended_on_purpose:
+                self.exits.append(self.returncode)
         return self.returncode
+
+
+def _note_exit(path: Path, code: int) -> None:
+    """End the process's part of its log with how it ended (evidence for a failed scenario)."""
+    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    with contextlib.suppress(OSError), open(path, "ab") as log:
+        log.write(f"### {time.strftime('%H:%M:%S')} {how}\n".encode())
 
 
 def _signal_all(procs: list[psutil.Process], signum: int) -> None:

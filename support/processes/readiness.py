@@ -92,7 +92,8 @@ class GrpcHealth:
         with grpc.insecure_channel(self.target) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
-                reply = stub.Check(
+                # types-grpcio-health-checking declares HealthStub without its methods.
+                reply = stub.Check(  # type: ignore[attr-defined]
                     health_pb2.HealthCheckRequest(service=self.service), timeout=self.timeout
                 )
             except grpc.RpcError as exc:
