@@ -38,6 +38,7 @@ report-check: $(PY_STAMP) browser
 lint: $(WIRE_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
+	$(VENV)/bin/mypy
 	node_modules/.bin/gherkin-lint -c .gherkin-lintrc features
 	$(PY) -m support.step_gates
 

@@ -1,5 +1,6 @@
 """``python -m wire.build_protos``: generate the Python gRPC stubs for ``proto/`` into
-``wire/pb/`` (git-ignored; ``make`` runs this after installing the dependencies).
+``wire/pb/`` (git-ignored; ``make`` runs this after installing the dependencies), each with its
+type stub (``.pyi``) so that mypy checks every use of the messages and services.
 
 Each ``proto/<name>/<name>.proto`` is compiled as if it lived at ``wire/pb/<name>/``, so the
 generated modules import each other as ``wire.pb.<name>`` and need nothing on sys.path. The
@@ -20,6 +21,9 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 OUT_PACKAGE = Path("wire") / "pb"
+# mypy-protobuf's plugin, installed beside this interpreter, writes the type stubs (.pyi) of the
+# gRPC service modules; protoc's own --pyi_out writes those of the messages.
+GRPC_STUBS_PLUGIN = f"protoc-gen-mypy_grpc={Path(sys.executable).parent / 'protoc-gen-mypy_grpc'}"
 
 
 def build() -> list[Path]:
@@ -37,7 +41,8 @@ def build() -> list[Path]:
         sources = [str(OUT_PACKAGE / p.parent.name / p.name) for p in protos]
         code = protoc.main(["grpc_tools.protoc", f"-I{staged}", f"-I{include}",
                             f"--python_out={ROOT}", f"--pyi_out={ROOT}",
-                            f"--grpc_python_out={ROOT}", *sources])
+                            f"--grpc_python_out={ROOT}", f"--plugin={GRPC_STUBS_PLUGIN}",
+                            "--mypy_grpc_opt=quiet", f"--mypy_grpc_out={ROOT}", *sources])
     if code != 0:
         raise SystemExit(f"protoc failed with exit code {code}")
     for folder in [ROOT / OUT_PACKAGE, *(ROOT / OUT_PACKAGE / p.parent.name for p in protos)]:
