@@ -91,6 +91,24 @@ def write_categories(folder: Path) -> None:
     (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
 
 
+def fail_unclean_stops(folder: Path) -> None:
+    """allure-behave takes a scenario's status from its steps alone, so a scenario whose steps
+    passed but whose processes did not stop cleanly would show (and count) as passed: its result
+    becomes failed, with what the stop checks found as the message."""
+    for path in folder.glob("*-result.json"):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        found = [attachment for attachment in result.get("attachments", [])
+                 if attachment.get("name") == reporting.STOP_CHECKS]
+        if not found or result.get("status") != "passed":
+            continue
+        source = folder / found[0].get("source", "")
+        problems = source.read_text("utf-8", "replace") if source.is_file() else "see the log"
+        result["status"] = "failed"
+        result["statusDetails"] = {
+            "message": f"the scenario's processes did not stop cleanly: {problems}"}
+        path.write_text(json.dumps(result), encoding="utf-8")
+
+
 def readable_labels(folder: Path) -> None:
     """Gherkin tags cannot hold spaces, so ``@allure.label.epic:Codex_storage`` is written with
     underscores; the report shows ``Codex storage``."""
@@ -347,6 +365,7 @@ def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args:
     if left:
         print(f"stopped {left} process(es) the workers left behind", file=sys.stderr)
     reporting.merge_environments(RESULTS)
+    fail_unclean_stops(RESULTS)
     counts = count_results(RESULTS)
     readable_labels(RESULTS)
     write_categories(RESULTS)

@@ -88,5 +88,9 @@ def record_skip(scenario: str, reason: str) -> None:
     print(f"SKIPPED {scenario}: {reason}", file=sys.__stderr__)  # past behave's capture
 
 
+# The attachment of a scenario whose processes did not stop cleanly (the runner fails its result).
+STOP_CHECKS = "stop checks"
+
+
 def attach_text(name: str, text: str) -> None:
     allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)

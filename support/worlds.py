@@ -189,7 +189,7 @@ def finish_evidence(context: Context) -> None:
             reporting.attach_text(name, text)
         reporting.attach_text("HTTP exchanges", evidence.journal.render())
     if evidence.problems:
-        reporting.attach_text("stop checks", "\n".join(evidence.problems))
+        reporting.attach_text(reporting.STOP_CHECKS, "\n".join(evidence.problems))
     context.run_artifacts.finish_scenario(evidence.folder, passed=not failed)
     if evidence.problems:
         _fail(context, "the scenario's processes did not stop cleanly: "

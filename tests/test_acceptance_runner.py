@@ -41,3 +41,16 @@ def test_epic_and_story_labels_read_as_words(tmp_path: Path) -> None:
     labels = json.loads((tmp_path / "a-result.json").read_text())["labels"]
     assert [label["value"] for label in labels] == ["Codex storage", "Round trips",
                                                    "needs_node_control"]
+
+
+def test_a_scenario_whose_processes_did_not_stop_cleanly_counts_as_failed(
+        tmp_path: Path) -> None:
+    (tmp_path / "x-attachment.txt").write_text("codex node A exited with code 1")
+    (tmp_path / "a-result.json").write_text(json.dumps({"status": "passed", "attachments": [
+        {"name": "stop checks", "source": "x-attachment.txt", "type": "text/plain"}]}))
+    write_result(tmp_path, "b", "passed")
+    acceptance.fail_unclean_stops(tmp_path)
+    result = json.loads((tmp_path / "a-result.json").read_text())
+    assert result["status"] == "failed"
+    assert "codex node A exited with code 1" in result["statusDetails"]["message"]
+    assert acceptance.count_results(tmp_path).line() == "scenarios: 1 passed, 1 failed, 0 skipped"
