@@ -216,7 +216,7 @@ class Persons:
                 person.client.logout(timeout=self.settings.timeout(10))
             except Exception as exc:
                 print(f"logging {person.name} out failed: {exc}", file=sys.stderr)
-        person.signals.close()
+        person.signals.close(within=self.settings.timeout(5))
         person.client.close()
         if person.storage is not None:
             person.storage.close()

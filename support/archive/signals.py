@@ -113,14 +113,15 @@ class SignalListener:
             self._signals.append(signal)
             self._cond.notify_all()
 
-    def close(self) -> None:
+    def close(self, within: float) -> None:
+        """Close the websocket and wait up to ``within`` seconds for its thread to end."""
         self._closing = True
         if self._app is not None:
             self._app.close()
         with self._cond:
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=within)
 
     # --- what arrived ---------------------------------------------------------------------------
     def mark(self) -> int:
