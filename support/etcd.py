@@ -27,7 +27,7 @@ ANSWER_WITHIN = 5.0  # etcd's answer to /version
 # etcd re-raises the SIGTERM it handled once it has shut down (osutil.HandleInterrupts).
 CLEAN_EXITS = (0, -15)
 
-ETCD_CONTROL = Capability("etcd_control", "restarts etcd")
+ETCD_CONTROL = Capability("etcd_control", "restarts or freezes etcd")
 
 
 def bundled_etcd() -> Path:

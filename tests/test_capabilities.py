@@ -27,8 +27,8 @@ def test_the_default_targets_run_every_scenario(tmp_path: Path) -> None:
 def test_running_codex_nodes_cannot_be_started_or_stopped(tmp_path: Path) -> None:
     urls = Settings(codex_urls=("http://127.0.0.1:8080",))
     assert reason(urls, tmp_path, "use.with_node_control=true") == (
-        "codex_urls is set: this scenario starts, restarts or stops nodes, which only nodes the "
-        "suite manages allow")
+        "codex_urls is set: this scenario starts, restarts, stops, kills or freezes nodes, "
+        "which only nodes the suite manages allow")
     assert reason(urls, tmp_path, "use.with_etcd_control=true") is None
     assert reason(urls, tmp_path) is None
 
@@ -36,8 +36,8 @@ def test_running_codex_nodes_cannot_be_started_or_stopped(tmp_path: Path) -> Non
 def test_a_running_etcd_cannot_be_restarted(tmp_path: Path) -> None:
     endpoint = Settings(etcd_endpoint="127.0.0.1:2379")
     assert reason(endpoint, tmp_path, "use.with_etcd_control=true") == (
-        "etcd_endpoint is set: this scenario restarts etcd, which only an etcd the suite manages "
-        "allows")
+        "etcd_endpoint is set: this scenario restarts or freezes etcd, which only an etcd the "
+        "suite manages allows")
 
 
 def test_a_negated_tag_runs_only_where_the_capability_is_missing(tmp_path: Path) -> None:

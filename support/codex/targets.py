@@ -25,7 +25,7 @@ from support.processes.readiness import HttpGet, Readiness
 READY_WITHIN = 60.0  # what nim-codex's harness allows
 STOP_GRACE = 5.0
 
-NODE_CONTROL = Capability("node_control", "starts, restarts or stops nodes")
+NODE_CONTROL = Capability("node_control", "starts, restarts, stops, kills or freezes nodes")
 
 
 class _StartedCodex:
