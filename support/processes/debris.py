@@ -35,6 +35,7 @@ import psutil
 
 from support.processes import ports
 from support.processes.reaper import LINEAGE, RUN_MARKER
+from support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_VARIABLE = "DEBRIS_SEED"
@@ -294,16 +295,13 @@ def trial(plan: Plan, folder: Path, *, features: Sequence[str] = DEFAULT_FEATURE
 def settled(watch: RunWatch, settle: float) -> tuple[list[psutil.Process], list[int]]:
     """Wait (at most ``settle`` seconds) until none of the run's processes and ports is left;
     returns what is left then."""
-    deadline = time.monotonic() + settle
-    while True:
-        left, held = watch.left(), watch.ports_held()
-        remaining = deadline - time.monotonic()
-        if (not left and not held) or remaining <= 0:
-            return left, held
-        if left:
-            psutil.wait_procs(left, timeout=min(0.25, remaining))
-        else:  # a port's release can only be checked again
-            time.sleep(min(0.25, remaining))
+
+    def nothing_left() -> None:
+        assert not watch.left() and not watch.ports_held()
+
+    with contextlib.suppress(AssertionError):
+        eventually(nothing_left, settle, interval=0.05)
+    return watch.left(), watch.ports_held()
 
 
 def next_run(folder: Path, features: Sequence[str], timeout: float = 180.0) -> int | None:
