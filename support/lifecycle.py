@@ -11,7 +11,7 @@ from behave.matchers import Match
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
-from support import reporting, worlds
+from support import reporting, timings, worlds
 from support.archive.targets import Capability, TargetCapabilities
 from support.artifacts import RunArtifacts
 from support.capabilities import CapabilityMatcher, Need, Offers
@@ -34,6 +34,7 @@ def start_run(context: Context) -> None:
     check_reachable(context.settings)  # running systems it names answer, or one message
     for leftover in sweep_leftovers():
         print(f"stopped a process left behind by an earlier run: {leftover}", file=sys.stderr)
+    context.feature_clock = timings.FeatureClock()
     context.run_artifacts = RunArtifacts(context.settings.artifacts_dir,
                                          context.settings.keep_logs)
     context.allure_dir = reporting.allure_results_dir(config.format or (), config.outputs or ())
@@ -113,14 +114,22 @@ def finish_run(context: Context) -> None:
 
 def start_feature(context: Context, feature: Feature) -> None:
     """A place for the nodes and clusters this feature's scenarios hand on to each other."""
+    context.feature_clock.begin_feature()
     context.shared_systems = SharedSystems(context.run_artifacts.shared_dir(feature.name))
 
 
 def finish_feature(context: Context, feature: Feature) -> None:
-    """Stop what the feature's scenarios shared; fail if a shared process exited uncleanly."""
+    """Stop what the feature's scenarios shared; fail if a shared process exited uncleanly.
+    Either way, note how long the feature took (``support.timings``; a failed feature's time is
+    not used)."""
     if "shared_systems" not in context:
         return
-    problems = context.shared_systems.close(keep_files=context.settings.keep_logs)
+    try:
+        problems = context.shared_systems.close(keep_files=context.settings.keep_logs)
+    finally:
+        passed = feature.status.name in ("passed", "skipped")
+        context.feature_clock.end_feature(feature.filename, len(feature.walk_scenarios()),
+                                          feature.duration, passed and not context.aborted)
     if problems:
         for problem in problems:
             print(f"{feature.name}: {problem}", file=sys.__stderr__)
@@ -131,6 +140,7 @@ def finish_feature(context: Context, feature: Feature) -> None:
 def start_scenario(context: Context, scenario: Scenario) -> None:
     """Skip what the targets cannot do; give the scenario its folders and journal. Its worlds
     are built when a step first needs them (``support.worlds``)."""
+    context.feature_clock.begin_scenario()
     reason = context.capability_matcher.skip_reason(scenario)
     if reason is not None:
         scenario.skip(reason=reason)

@@ -1,14 +1,23 @@
 """Splitting a run's features across worker processes (``--jobs``) and machines (``--shard``).
 
-Deterministic: features are weighed by their scenario count (each Examples row counts) and dealt
-longest-first to the lightest bin, ties broken by path, so every machine computes the same split.
+Features are weighed by the seconds the last run measured for them (``support.timings``); a
+feature with no measurement (new, renamed, or no timings file at all) by its scenario count (each
+Examples row counts) times the median seconds per scenario of the measured ones. They are dealt
+heaviest-first to the lightest bin, then single moves and swaps between the heaviest and the
+lightest bin are made while they lower the heavier of the two; ties are broken by path, so the
+split is deterministic for the same timings file: machines that restore the same file (or have
+none) compute the same split. A feature is never cut: its scenarios share their systems, so no
+worker can end before the longest feature it runs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from support.timings import FeatureTime, key
 
 _SCENARIO = re.compile(r"^\s*Scenario( Outline)?:", re.MULTILINE)
 _EXAMPLE_ROW = re.compile(r"^\s*\|", re.MULTILINE)
@@ -38,15 +47,61 @@ def weight(feature: Path) -> int:
     return max(1, len(_SCENARIO.findall(text)) - outlines + max(0, rows - outlines))
 
 
-def split(features: Sequence[Path], bins: int) -> list[list[Path]]:
-    """Deal features into ``bins`` groups of similar total weight (some may stay empty)."""
+def costs(features: Sequence[Path],
+          timings: Mapping[str, FeatureTime] | None = None) -> dict[Path, float]:
+    """Each feature's expected seconds: its measured time, else its scenario count times the
+    median seconds per scenario of the measured features (with no timings: the scenario count)."""
+    timings = timings or {}
+    per_scenario = [t.per_scenario for t in timings.values() if t.scenarios]
+    scale = statistics.median(per_scenario) if per_scenario else 1.0
+    found = {}
+    for feature in features:
+        timing = timings.get(key(feature))
+        found[feature] = timing.seconds if timing is not None else weight(feature) * scale
+    return found
+
+
+def split(features: Sequence[Path], bins: int,
+          timings: Mapping[str, FeatureTime] | None = None) -> list[list[Path]]:
+    """Deal features into ``bins`` groups of similar expected seconds (some may stay empty)."""
+    cost = costs(features, timings)
     groups: list[list[Path]] = [[] for _ in range(bins)]
-    loads = [0] * bins
-    for feature in sorted(features, key=lambda f: (-weight(f), str(f))):
+    loads = [0.0] * bins
+    for feature in sorted(features, key=lambda f: (-cost[f], str(f))):
         lightest = min(range(bins), key=lambda i: (loads[i], i))
         groups[lightest].append(feature)
-        loads[lightest] += weight(feature)
+        loads[lightest] += cost[feature]
+    while _rebalance(groups, loads, cost):
+        pass
     return [sorted(group) for group in groups]
+
+
+def _rebalance(groups: list[list[Path]], loads: list[float], cost: Mapping[Path, float]) -> bool:
+    """Make the one move (a feature from the heaviest bin to the lightest) or swap that lowers
+    the heavier of the two the most; False if none does. Each step lowers the sorted loads, so
+    repeating it ends."""
+    heavy = max(range(len(groups)), key=lambda i: (loads[i], -i))
+    light = min(range(len(groups)), key=lambda i: (loads[i], i))
+    best: tuple[float, Path, Path | None] | None = None
+    for out in sorted(groups[heavy], key=str):
+        for back in [None, *sorted(groups[light], key=str)]:
+            moved = cost[out] - (0.0 if back is None else cost[back])
+            peak = max(loads[heavy] - moved, loads[light] + moved)
+            if moved > 0 and peak < loads[heavy] - 1e-9 and (best is None or peak < best[0]):
+                best = (peak, out, back)
+    if best is None:
+        return False
+    _peak, out, back = best
+    groups[heavy].remove(out)
+    groups[light].append(out)
+    moved = cost[out]
+    if back is not None:
+        groups[light].remove(back)
+        groups[heavy].append(back)
+        moved -= cost[back]
+    loads[heavy] -= moved
+    loads[light] += moved
+    return True
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,15 @@ def test_a_scenario_whose_processes_did_not_stop_cleanly_counts_as_failed(
     assert result["status"] == "failed"
     assert "codex node A exited with code 1" in result["statusDetails"]["message"]
     assert acceptance.count_results(tmp_path).line() == "scenarios: 1 passed, 1 failed, 0 skipped"
+
+
+def test_workers_are_seen_in_the_order_they_end() -> None:
+    children = acceptance.Children()
+    slow = children.start([sys.executable, "-c", "import signal; signal.pause()"])
+    quick = children.start([sys.executable, "-c", "pass"])
+    ended = children.wait_each([slow, quick])
+    assert next(ended) is quick
+    assert slow.poll() is None
+    slow.terminate()
+    assert next(ended) is slow
+    assert list(ended) == []

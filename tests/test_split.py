@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from support.split import ShardError, feature_files, parse_shard, split, weight
+from support.split import ShardError, costs, feature_files, parse_shard, split, weight
+from support.timings import load
 
 OUTLINE = """Feature: f
   Scenario: a
@@ -62,3 +64,62 @@ def test_feature_files_expand_folders_and_line_suffixes(tmp_path: Path) -> None:
 def test_bad_shards(text: str) -> None:
     with pytest.raises(ShardError):
         parse_shard(text)
+
+
+def timings_file(folder: Path, features: dict[str, tuple[float, int]]) -> Path:
+    path = folder / "timings.json"
+    path.write_text(json.dumps({"features": {
+        name: {"seconds": seconds, "steps": seconds / 2, "scenarios": scenarios}
+        for name, (seconds, scenarios) in features.items()}}))
+    return path
+
+
+def test_measured_durations_decide_the_bins_not_the_scenario_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    many, slow, a, b = (write(tmp_path, f"{n}.feature", count)
+                        for n, count in [("many", 20), ("slow", 2), ("a", 3), ("b", 3)])
+    known = load(timings_file(tmp_path, {"many.feature": (4.0, 20), "slow.feature": (60.0, 2),
+                                         "a.feature": (30.0, 3), "b.feature": (25.0, 3)}))
+    assert split([many, slow, a, b], 2) == [[many], [a, b, slow]]  # by size: 20 against 8
+    assert split([many, slow, a, b], 2, known) == [[slow], [a, b, many]]  # 60 s against 59 s
+    assert split([b, a, slow, many], 2, known) == split([many, slow, a, b], 2, known)
+
+
+def test_a_feature_without_a_timing_weighs_its_scenarios_at_the_median_rate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    features = [write(tmp_path, f"{n}.feature", count)
+                for n, count in [("x", 2), ("y", 4), ("z", 10), ("new", 5)]]
+    known = load(timings_file(tmp_path, {"x.feature": (2.0, 2), "y.feature": (12.0, 4),
+                                         "z.feature": (50.0, 10)}))  # 1, 3 and 5 s a scenario
+    assert costs(features, known) == {features[0]: 2.0, features[1]: 12.0, features[2]: 50.0,
+                                      features[3]: 5 * 3.0}
+
+
+@pytest.mark.parametrize("content", [
+    None, "", "{not json", "[]", '{"features": 3}',
+    '{"features": {"a.feature": {"seconds": "soon"}}}',
+    '{"features": {"a.feature": {"seconds": -1, "scenarios": 1}}}'])
+def test_an_absent_or_unreadable_timings_file_falls_back_to_scenario_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        content: str | None) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "timings.json"
+    if content is not None:
+        path.write_text(content)
+    features = [write(tmp_path, f"f{i}.feature", n) for i, n in enumerate([5, 4, 3, 3, 2, 1])]
+    known = load(path)
+    assert known == {}
+    assert split(features, 2, known) == split(features, 2)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert (content is None) == (err == "")  # an unreadable file is named, an absent one is not
+
+
+def test_moves_and_swaps_improve_on_dealing_heaviest_first(tmp_path: Path) -> None:
+    # Dealt heaviest-first: 3+2+2 against 3+2 (7 s); the best split is 3+3 against 2+2+2 (6 s).
+    features = [write(tmp_path, f"{n}.feature", count)
+                for n, count in [("a", 3), ("b", 3), ("c", 2), ("d", 2), ("e", 2)]]
+    groups = split(features, 2)
+    assert sorted(sum(weight(f) for f in g) for g in groups) == [6, 6]
