@@ -20,22 +20,37 @@ seconds are killed with everything they started. A second signal kills everythin
 
 from __future__ import annotations
 
+import signal
+import sys
+
+
+def _stop_before_start(signum: int, _frame: object) -> None:
+    """A Ctrl-C or SIGTERM while the runner still loads its modules (seconds, on a busy machine):
+    nothing has started yet, so the runner ends at once, with a line and no traceback."""
+    print(f"interrupted by {signal.Signals(signum).name} before the run started: nothing ran",
+          file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    for _signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_signum, _stop_before_start)
+
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
-from support import report_browser, reporting, split
+from support import report_browser, reporting, split, timings
 from support.processes import reaper
 
 RESULTS = Path("allure-results")
@@ -233,12 +248,16 @@ class Children:
             process.wait()
         reaper.kill_run(reaper.run_marker(), grace=0.0)
 
-    def wait(self, process: subprocess.Popen[Any]) -> int:
+    def wait(self, process: subprocess.Popen[Any], within: float | None = None) -> int:
         """Wait for one child; once the run is stopping, at most until the grace period ends
-        (then every child is killed)."""
+        (then every child is killed). With ``within``, raise ``TimeoutExpired`` if it is still
+        running after that many seconds."""
+        give_up = None if within is None else time.monotonic() + within
         while True:
             deadline = self.deadline
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+            if give_up is not None:
+                timeout = min(timeout, max(0.0, give_up - time.monotonic()))
             try:
                 return process.wait(timeout=min(timeout, 0.5))
             except subprocess.TimeoutExpired:
@@ -247,48 +266,113 @@ class Children:
                           file=sys.stderr, flush=True)
                     self.kill()
                     return process.wait()
+                if give_up is not None and time.monotonic() >= give_up:
+                    raise
+
+    def wait_each(self, processes: Sequence[subprocess.Popen[Any]]
+                  ) -> Iterator[subprocess.Popen[Any]]:
+        """Yield each child as it ends (within a tenth of a second), in the order they end."""
+        pending = list(processes)
+        while pending:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.wait(pending[0], within=0.1)
+            for process in [p for p in pending if p.poll() is not None]:
+                pending.remove(process)
+                yield process
 
 
 # The children of the run ``main`` runs (a fresh set when the functions below are called alone).
 _active: Children | None = None
 
 
+@dataclass
+class Worker:
+    """One behave process of the run: its features, how long they were expected to take (from
+    the last run's timings, if there were any) and how long the process took (``seconds``), of
+    which ``start_up`` went before its first feature began and ``wind_down`` after its last
+    feature ended."""
+
+    features: list[Path]
+    expected: float | None
+    log: Path = Path()
+    seconds: float = 0.0
+    start_up: float | None = None
+    wind_down: float | None = None
+
+    def ended(self, pid: int, spawned: float) -> None:
+        """The process ``pid``, started at ``spawned`` (``time.time()``), has just ended."""
+        now = time.time()
+        self.seconds = now - spawned
+        span = timings.features_span(pid)
+        if span is not None:
+            self.start_up, self.wind_down = span[0] - spawned, now - span[1]
+
+    def describe(self) -> dict[str, object]:
+        found: dict[str, object] = {"seconds": round(self.seconds, 1)}
+        for name, value in (("expected", self.expected), ("start_up", self.start_up),
+                            ("wind_down", self.wind_down)):
+            if value is not None:
+                found[name] = round(value, 2)
+        return {**found, "features": [timings.key(f) for f in self.features]}
+
+
+# The workers of the run ``main`` runs, for the timings file's ``last_run``.
+_workers: list[Worker] = []
+
+
 def run_behave(args: Sequence[str], children: Children | None = None) -> int:
     """Run behave in a child process (output straight to ours); see ``Children``."""
     children = children or _active or Children()
-    return children.wait(children.start([sys.executable, "-m", "behave", *args]))
+    worker, spawned = Worker([], None), time.time()
+    process = children.start([sys.executable, "-m", "behave", *args])
+    try:
+        return children.wait(process)
+    finally:
+        worker.ended(process.pid, spawned)
+        _workers.append(worker)
 
 
 def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
-                children: Children | None = None) -> int:
-    """Run one behave per non-empty group at once; print each worker's output when it ends.
+                children: Children | None = None, expected: Sequence[float] = ()) -> int:
+    """Run one behave per non-empty group at once; print each worker's output when it ends,
+    with how long it took (and how long the last run's timings said it would: ``expected``,
+    one figure per group, if given).
 
     Workers share the results folders (Allure files are per scenario, JUnit files per feature)
     and keep apart everything else by themselves (ports, etcd prefixes, artifact folders).
     """
     children = children or _active or Children()
     WORKER_LOGS.mkdir(parents=True, exist_ok=True)
-    workers = []
+    guesses: list[float | None] = [*expected] or [None] * len(groups)
+    workers: dict[subprocess.Popen[Any], Worker] = {}
+    logs: list[TextIO] = []
+    spawned = time.time()
     try:
-        for number, group in enumerate(g for g in groups if g):
+        for group, guess in zip(groups, guesses, strict=True):
+            if not group:
+                continue
             if children.signum is not None:
                 break
-            log = WORKER_LOGS / f"worker-{number + 1}.log"
-            handle = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            log = WORKER_LOGS / f"worker-{len(workers) + 1}.log"
+            logs.append(open(log, "w", encoding="utf-8"))  # noqa: SIM115 - closed below
             argv = [sys.executable, "-m", "behave", *options, *map(str, group)]
-            workers.append((children.start(argv, stdout=handle, stderr=subprocess.STDOUT),
-                            handle, log, group))
+            process = children.start(argv, stdout=logs[-1], stderr=subprocess.STDOUT)
+            workers[process] = Worker(list(group), guess, log)
         code = 0
-        for process, handle, log, group in workers:
-            ended = children.wait(process)
+        for process in children.wait_each(list(workers)):
+            worker = workers[process]
+            worker.ended(process.pid, spawned)
+            ended = process.returncode
             code = max(code, ended if ended >= 0 else 128 - ended)  # -9: killed by SIGKILL
-            handle.close()
-            print(f"--- worker {log.stem} ({', '.join(map(str, group))}) ---")
-            print(log.read_text(encoding="utf-8"), end="")
+            forecast = "" if worker.expected is None else f" (expected {worker.expected:.1f} s)"
+            print(f"--- worker {worker.log.stem} ({', '.join(map(str, worker.features))}): "
+                  f"{worker.seconds:.1f} s{forecast} ---")
+            print(worker.log.read_text(encoding="utf-8"), end="")
         return code
     finally:
-        for _process, handle, _log, _group in workers:
+        for handle in logs:
             handle.close()
+        _workers.extend(workers.values())
 
 
 def _positional(args: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -326,13 +410,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours, behave_args = parser.parse_known_args(argv)
     if not ours.stop_grace >= 0 or ours.stop_grace == float("inf"):
         parser.error(f"--stop-grace takes a finite number of seconds >= 0, not {ours.stop_grace}")
-    for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS, reporting.ENVIRONMENT_FACTS):
+    for folder in (RESULTS, JUNIT, REPORT, WORKER_LOGS, reporting.ENVIRONMENT_FACTS,
+                   timings.FEATURE_TIMES):
         shutil.rmtree(folder, ignore_errors=True)
     # behave's JUnit reporter makes its folder on a check-then-create race: workers that end
     # their first feature at once would crash on FileExistsError, so the folder exists first.
     JUNIT.mkdir(parents=True)
     global _active  # noqa: PLW0603 - the one run this process runs
     children = _active = Children(grace=ours.stop_grace)
+    _workers.clear()
     previous = children.install()
     try:
         return _run(parser, ours, behave_args, children)
@@ -349,6 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args: list[str],
          children: Children) -> int:
+    known = timings.load()
+    phases: dict[str, float] = {}
+    started = time.monotonic()
     if ours.jobs > 1 or ours.shard:
         paths, options = _positional(behave_args)
         features = split.feature_files(paths or ["features"])
@@ -357,23 +446,33 @@ def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args:
                 number, total = split.parse_shard(ours.shard)
             except split.ShardError as exc:
                 parser.error(str(exc))
-            features = split.split(features, total)[number - 1]
-        code = run_workers(split.split(features, max(1, ours.jobs)), options)
+            features = split.split(features, total, known)[number - 1]
+        groups = split.split(features, max(1, ours.jobs), known)
+        costs = split.costs(features, known)
+        code = run_workers(groups, options,
+                           expected=[sum(costs[f] for f in g) for g in groups] if known else [])
     else:
         code = run_behave(behave_args)
+    phases["workers"] = time.monotonic() - started
     left = reaper.kill_run(reaper.run_marker(), grace=3.0)
     if left:
         print(f"stopped {left} process(es) the workers left behind", file=sys.stderr)
+    phases["leftovers"] = time.monotonic() - started - sum(phases.values())
     reporting.merge_environments(RESULTS)
     fail_unclean_stops(RESULTS)
     counts = count_results(RESULTS)
     readable_labels(RESULTS)
     write_categories(RESULTS)
+    phases["results"] = time.monotonic() - started - sum(phases.values())
     report_ok = ours.no_report or build_report()
     interrupted = children.signum
     if report_ok and ours.check_report and not ours.no_report and interrupted is None:
         report_ok = report_browser.main(["--report", str(REPORT / "index.html"),
                                          "--results", str(RESULTS)]) == 0
+    phases["report"] = time.monotonic() - started - sum(phases.values())
+    timings.save(timings.merged(known, timings.measured()), last_run={
+        "workers": [w.describe() for w in _workers],
+        "phases": {name: round(seconds, 2) for name, seconds in phases.items()}})
     if counts.executed == 0 and interrupted is None:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)
         code = code or 1

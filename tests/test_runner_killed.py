@@ -1,6 +1,7 @@
 """The parallel runner (``python -m support.acceptance --jobs 2``) killed with SIGKILL, or stopped
 with one or two Ctrl-Cs, at a random moment leaves no process and no port behind 10 s later, and
-the next run passes. A Ctrl-C in a terminal stops the run in order, with the report written.
+the next run passes. A Ctrl-C in a terminal stops the run in order, with the report written; one
+that comes while the runner still starts ends it quietly.
 
 The moments come from a seed, printed with every trial; ``DEBRIS_SEED=<seed>`` replays them.
 """
@@ -11,6 +12,8 @@ import fcntl
 import os
 import re
 import signal
+import subprocess
+import sys
 import termios
 import threading
 import time
@@ -51,6 +54,29 @@ def test_parallel_run_killed_or_interrupted_leaves_nothing_behind(tmp_path: Path
         f"ports held 10 s after {plan.describe()}: {outcome.ports_left}; replay: {replay}"
     assert outcome.next_run_code == 0, \
         f"the run after the interrupted one failed ({tmp_path / 'next-run.log'}); replay: {replay}"
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_stop_while_the_runner_starts_up_ends_it_without_a_traceback(tmp_path: Path,
+                                                                        name: str) -> None:
+    folder = debris.prepare(tmp_path)
+    runner = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "support.acceptance", "--no-report",
+         str(debris.ROOT / debris.NEXT_FEATURES[0])],
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(debris.ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert runner.stderr is not None
+    # -X importtime reports each module once loaded: argparse is the runner's first import after
+    # its early stop, and the modules behind it (the report, the launcher, protobuf) are where a
+    # slow start-up used to turn a Ctrl-C into a traceback.
+    while not (line := runner.stderr.readline()).rstrip().endswith("| argparse") and line:
+        pass
+    runner.send_signal(signal.Signals[name])
+    out, err = runner.communicate(timeout=60)
+    assert "Traceback" not in err, f"a {name} during start-up gave a traceback:\n{err[-3000:]}"
+    assert runner.returncode == 128 + signal.Signals[name], \
+        f"the runner exited with {runner.returncode} after a {name} during start-up:\n{out}{err}"
+    assert f"interrupted by {name}" in err, err[-3000:]
 
 
 def _take_terminal() -> None:

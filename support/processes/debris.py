@@ -53,8 +53,9 @@ def seed_from_environment() -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """One trial: what is sent, when (seconds after the runner started) and, for two Ctrl-Cs,
-    the gap between them."""
+    """One trial: what is sent, when (seconds after the runner started its first process: on a
+    busy machine the runner's own start-up can take seconds) and, for two Ctrl-Cs, the gap
+    between them."""
 
     kind: str
     at: float
@@ -247,6 +248,16 @@ def _wait_for(runner: subprocess.Popen[bytes], watch: RunWatch, until: float) ->
                 return None
 
 
+def _wait_for_first_process(runner: subprocess.Popen[bytes], watch: RunWatch,
+                            until: float) -> int | None:
+    """Wait until the runner has started a process of its run (or has exited: its code)."""
+    while not watch.processes:
+        code = _wait_for(runner, watch, min(until, time.monotonic() + 0.05))
+        if code is not None or time.monotonic() >= until:
+            return code
+    return None
+
+
 def trial(plan: Plan, folder: Path, *, features: Sequence[str] = DEFAULT_FEATURES,
           next_features: Sequence[str] = NEXT_FEATURES, stop_within: float = 45.0,
           settle: float = 10.0, extra: Sequence[str] = ("--no-report",)) -> Outcome:
@@ -254,12 +265,13 @@ def trial(plan: Plan, folder: Path, *, features: Sequence[str] = DEFAULT_FEATURE
     prepare(folder)
     (folder / "runner.log").unlink(missing_ok=True)
     runner = start_runner(folder, features, *extra)
-    started = time.monotonic()
     watch = RunWatch(runner.pid)
     code = None
     stopped_within = signalled_at = None
     try:
-        code = _wait_for(runner, watch, started + plan.at)
+        code = _wait_for_first_process(runner, watch, time.monotonic() + stop_within)
+        if code is None:
+            code = _wait_for(runner, watch, time.monotonic() + plan.at)
         signalled = time.monotonic()
         if code is None:
             signalled_at = signalled
