@@ -16,6 +16,7 @@ from emulators.codex.exchange import ExchangeServer
 from emulators.codex.identity import NodeIdentity, UnsafeKeyFileError
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.node import CodexNode
+from emulators.serving import SHUTDOWN_POLL
 
 
 def _bind_discovery(config: NodeConfig) -> socket.socket:
@@ -46,7 +47,8 @@ def run(config: NodeConfig, logger: ChroniclesLogger) -> int:
         signal.signal(signum, lambda *_: stop.set())
     server = CodexHttpServer(node)
     threading.Thread(target=node.run_maintenance, name="maintenance", daemon=True).start()
-    threading.Thread(target=server.serve_forever, name="rest", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), name="rest",
+                     daemon=True).start()
     host, port = server.server_address[:2]
     logger.info("Started codex node", topics="codex node", id=identity.peer_id)
     logger.notice("REST service started", topics="", address=f"{host}:{port}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,16 +262,21 @@ class CodexFleet:
         """Release every node: with ``share``, nodes that may serve the feature's next scenario
         and still run unchanged are handed on; the others are stopped with their data removed.
         Returns what the stop checks of the stopped nodes found."""
-        problems: list[str] = []
         log_scan = None if isinstance(self.target, RunningCodex) else self._log_scan()
+        released = []
         for node in reversed(list(self.nodes.values())):
             running = node.process is not None and node.process.is_running()
             if share and self.shared and node.share_key and running and not node.changed:
                 self.shared.keep(node.slot, node.share_key, node, self._release_kept)
             else:
-                problems += self._release(node, log_scan)
+                released.append(node)
         self.nodes.clear()
-        return problems
+        if not released:
+            return []
+        # The nodes stop at once, each in its own thread, as a cluster's nodes would.
+        with ThreadPoolExecutor(len(released), thread_name_prefix="codex-stop") as pool:
+            found = pool.map(lambda node: self._release(node, log_scan), released)
+            return [problem for problems in found for problem in problems]
 
     def _release(self, node: CodexNode, log_scan: LogScan | None = None) -> list[str]:
         """Stop a node (if it runs) and check it as the target says (its log with ``log_scan``
