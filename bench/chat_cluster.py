@@ -1,7 +1,8 @@
 """Benchmarks of the emulated Goverse chat cluster on real etcd.
 
 1. Spawn-to-ready (every /ready and the six chat objects) for 1 and 4 nodes plus 2 gates, against
-   the floor of spawning as many Python processes that only import grpc, in the same run.
+   the floor of spawning as many Python processes that only import grpc, in the same run; and
+   how long stopping the cluster takes (each process in turn, with the suite's stop checks).
 2. Push latency across two gates (Alice on gate 1 says something, Bob on gate 2 receives it),
    p50 and p99, against a plain gRPC unary round trip on loopback, in the same run.
 
@@ -96,11 +97,13 @@ def main() -> None:
                 ready = time.perf_counter() - started
                 if nodes == 4:
                     latencies = push_latencies(cluster, args.messages)
+                started = time.perf_counter()
                 codes = cluster.stop()
+                stopped = time.perf_counter() - started
                 assert set(codes.values()) == {0}, codes
                 print(f"{nodes} node(s) + 2 gates: ready in {ready:.2f} s; floor (spawn "
                       f"{nodes + 2} python -c 'import grpc'): {floor:.2f} s; "
-                      f"ratio {ready / floor:.2f}")
+                      f"ratio {ready / floor:.2f}; stopped (and checked) in {stopped:.2f} s")
         finally:
             etcd.stop()
     unary = unary_round_trips(args.messages)

@@ -7,23 +7,20 @@ their mod revision).
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import etcd3gw
-import requests
-from etcd3gw.exceptions import Etcd3Exception
+from emulators.goverse.etcdclient import ETCD_ERRORS, EtcdClient, b64, unb64
+
+__all__ = ["ETCD_ERRORS", "ClusterView", "EtcdMirror", "EtcdUnavailableError", "Registration",
+           "Shard", "parse_shard"]
 
 TXN_MAX_OPS = 128  # etcd's default --max-txn-ops
-LEASE_TTL = 15
+LEASE_TTL = 15  # etcdmanager.NodeLeaseTTL
 DIAL_TIMEOUT = 5.0  # seconds: Goverse's etcd client (clientv3.Config.DialTimeout)
-# What talking to etcd can fail with (connection, HTTP, or an answer that is not etcd's).
-ETCD_ERRORS = (Etcd3Exception, requests.RequestException, OSError, ValueError, KeyError)
 
 
 class EtcdUnavailableError(Exception):
@@ -55,10 +52,6 @@ def parse_shard(text: str, mod_revision: int = 0) -> Shard:
     return Shard(target, current, flags, mod_revision)
 
 
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
 @dataclass
 class ClusterView:
     """What the process currently believes about the cluster (guarded by ``lock``)."""
@@ -84,7 +77,7 @@ class EtcdMirror:
         self.prefix = prefix.rstrip("/")
         host, _, port = endpoint.rpartition(":")
         # Go's etcd client takes any endpoint text and fails only when it cannot dial it.
-        self.client = (etcd3gw.client(host=host, port=int(port), timeout=DIAL_TIMEOUT)
+        self.client = (EtcdClient(host, int(port), DIAL_TIMEOUT)
                        if host and port.isdigit() else None)
         self.view = ClusterView()
         self._on_membership = on_membership
@@ -134,13 +127,7 @@ class EtcdMirror:
 
     # --- load and watch -----------------------------------------------------------------------
     def _range(self) -> tuple[list[dict], int]:
-        if self.client is None:
-            raise EtcdUnavailableError(f"cannot dial etcd at {self.endpoint}")
-        prefix = self.prefix + "/"
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        reply = self.client.post(self.client.get_url("/kv/range"),
-                                 json={"key": _b64(prefix), "range_end": _b64(end)})
-        return reply.get("kvs", []), int(reply["header"]["revision"])
+        return self.require_client().range_prefix(self.prefix + "/")
 
     def load(self) -> int:
         """Read the whole prefix; returns the revision to watch from."""
@@ -151,8 +138,7 @@ class EtcdMirror:
             self.view.shards.clear()
             self.view.leader, self.view.leader_revision = "", 0
         for kv in kvs:
-            self._apply(base64.b64decode(kv["key"]).decode(),
-                        base64.b64decode(kv.get("value", "")).decode(), int(kv["mod_revision"]))
+            self._apply(unb64(kv["key"]), unb64(kv.get("value", "")), int(kv["mod_revision"]))
         self.view.loaded = True
         self._on_membership()
         self._shards_changed()
@@ -199,72 +185,92 @@ class EtcdMirror:
                 continue
 
     def _watch(self, start_revision: int) -> None:
-        prefix = self.prefix + "/"
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        request = {"create_request": {"key": _b64(prefix), "range_end": _b64(end),
-                                      "start_revision": start_revision}}
-        response = self.client.session.post(self.client.get_url("/watch"), json=request,
-                                            stream=True, timeout=(5, None))
-        for line in response.iter_lines():
+        for result in self.require_client().watch(self.prefix + "/", start_revision):
             if self._stopping.is_set():
                 return
-            if not line.strip():
-                continue
-            result = json.loads(line)["result"]
             shards_changed = False
             for event in result.get("events", []):
                 kv = event["kv"]
-                key = base64.b64decode(kv["key"]).decode()
                 deleted = event.get("type") == "DELETE"
-                value = None if deleted else base64.b64decode(kv.get("value", "")).decode()
-                shards_changed |= self._apply(key, value, int(kv.get("mod_revision", 0)))
+                value = None if deleted else unb64(kv.get("value", ""))
+                shards_changed |= self._apply(unb64(kv["key"]), value,
+                                              int(kv.get("mod_revision", 0)))
             if shards_changed:
                 self._shards_changed()
 
     # --- writes -------------------------------------------------------------------------------
+    def require_client(self) -> EtcdClient:
+        """The etcd client; EtcdUnavailableError if the endpoint cannot even be dialled."""
+        if self.client is None:
+            raise EtcdUnavailableError(f"cannot dial etcd at {self.endpoint}")
+        return self.client
+
     def cas_many(self, writes: Iterable[tuple[str, str, int]]) -> bool:
         """Put each (key, value) if its mod revision is still the expected one, in transactions
-        of at most TXN_MAX_OPS keys; True if every transaction succeeded."""
+        of at most TXN_MAX_OPS keys; True if every transaction succeeded. A shard stored is
+        taken into the view at once, before its watch event arrives, as Goverse's
+        ``storeShardMapping`` does (``cluster/consensusmanager``); ``on_shards`` still fires
+        when the watch brings the change."""
+        client = self.require_client()
         pending = list(writes)
         all_ok = True
         for start in range(0, len(pending), TXN_MAX_OPS):
             batch = pending[start : start + TXN_MAX_OPS]
-            txn = {
-                "compare": [{"key": _b64(key), "result": "EQUAL", "target": "MOD",
+            reply = client.txn({
+                "compare": [{"key": b64(key), "result": "EQUAL", "target": "MOD",
                              "mod_revision": str(revision)} for key, _, revision in batch],
-                "success": [{"request_put": {"key": _b64(key), "value": _b64(value)}}
+                "success": [{"request_put": {"key": b64(key), "value": b64(value)}}
                             for key, value, _ in batch],
-            }
-            reply = self.client.transaction(txn)
-            all_ok = all_ok and bool(reply.get("succeeded"))
+            })
+            if not reply.get("succeeded"):
+                all_ok = False
+                continue
+            revision = int(reply["header"]["revision"])
+            for key, value, _ in batch:
+                self._take_stored(key, value, revision)
         return all_ok
+
+    def _take_stored(self, key: str, value: str, revision: int) -> None:
+        """A shard this process stored at ``revision`` into the view, unless the view already
+        holds a later state of it."""
+        relative = key[len(self.prefix) + 1:]
+        if not relative.startswith("shard/"):
+            return
+        shard_id = int(relative.split("/", 1)[1])
+        with self.view.lock:
+            known = self.view.shards.get(shard_id)
+            if known is None or known.mod_revision < revision:
+                self.view.shards[shard_id] = parse_shard(value, revision)
 
 
 class Registration:
     """A leased ``nodes/<addr>`` or ``gates/<addr>`` key, kept alive until ``stop``."""
 
     def __init__(self, mirror: EtcdMirror, group: str, address: str) -> None:
-        self._mirror = mirror
+        self._client = mirror.require_client()
         self._key = mirror.key(group, address)
         self._address = address
-        self._lease = mirror.client.lease(ttl=LEASE_TTL)
-        mirror.client.put(self._key, address, lease=self._lease)
+        self._lease = self._register()
         self._stopping = threading.Event()
         threading.Thread(target=self._keep_alive, name="lease-keepalive", daemon=True).start()
+
+    def _register(self) -> str:
+        lease = self._client.lease_grant(LEASE_TTL)
+        self._client.put(self._key, self._address, lease=lease)
+        return lease
 
     def _keep_alive(self) -> None:
         """Refresh the lease every third of its TTL, as Go's ``KeepAlive`` does; with etcd away,
         the next refresh is simply the next one due."""
         while not self._stopping.wait(LEASE_TTL / 3):
             with contextlib.suppress(*ETCD_ERRORS):
-                if self._lease.refresh() <= 0:  # expired meanwhile (etcd was away): register again
-                    self._lease = self._mirror.client.lease(ttl=LEASE_TTL)
-                    self._mirror.client.put(self._key, self._address, lease=self._lease)
+                if self._client.lease_refresh(self._lease) <= 0:
+                    self._lease = self._register()  # expired meanwhile (etcd was away)
 
     def stop(self) -> None:
         """Delete the key and revoke the lease (a clean stop is seen at once). With etcd away
         the key simply expires with its lease, as a Go process's would."""
         self._stopping.set()
         with contextlib.suppress(*ETCD_ERRORS):
-            self._mirror.client.delete(self._key)
-            self._lease.revoke()
+            self._client.delete(self._key)
+            self._client.lease_revoke(self._lease)

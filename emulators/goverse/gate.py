@@ -26,10 +26,8 @@ from emulators import goflag
 from emulators.goverse import config, errors
 from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
 from emulators.goverse.gate_errors import AuthError, GateCallError, call_timeout
-from emulators.goverse.health import HealthServer, listen_grpc, optional_server
-from emulators.goverse.http_gate import HttpGate
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.netaddr import ListenError
+from emulators.goverse.netaddr import ListenError, listen_grpc
 from emulators.goverse.process import go_fatal, run, serve_until_stopped, stop_requested
 from emulators.goverse.reporting import report_to_inspector
 from emulators.goverse.streams import drain
@@ -90,7 +88,14 @@ class GateRuntime:
     def stub(self, node: str) -> goverse_pb2_grpc.GoverseStub:
         with self._lock:
             if node not in self._stubs:
-                self._stubs[node] = goverse_pb2_grpc.GoverseStub(grpc.insecure_channel(node))
+                # A RegisterGate stream is read by the thread that follows the node: with this
+                # option grpcio reads it on that thread instead of handing every push over from
+                # its channel thread. (grpcio imports grpc.experimental with its first channel.)
+                from grpc.experimental import ChannelOptions  # noqa: PLC0415
+
+                options = [(ChannelOptions.SingleThreadedUnaryStream, 1)]
+                self._stubs[node] = goverse_pb2_grpc.GoverseStub(
+                    grpc.insecure_channel(node, options=options))
             return self._stubs[node]
 
     # --- pushes from nodes --------------------------------------------------------------------
@@ -330,6 +335,11 @@ def serve(settings: config.ProcessSettings, program: GateProgram) -> int:
     except ListenError as exc:
         go_fatal(main_log, f"Failed to start gate server: failed to listen on {settings.listen}: "
                            f"{exc}", program.frames(49))
+    # http.server is imported only now, once the gate has joined its cluster (see
+    # emulators.goverse.health).
+    from emulators.goverse.health import HealthServer, optional_server  # noqa: PLC0415
+    from emulators.goverse.http_gate import HttpGate  # noqa: PLC0415
+
     http_gate = optional_server(log, "HTTP client API server", settings.http_listen,
                                 lambda address: HttpGate(address, runtime))
     ops = optional_server(log, "Ops HTTP server", settings.ops_listen, lambda address: HealthServer(

@@ -1,5 +1,8 @@
 """The Goverse programs' HTTP servers beside their gRPC port: ``/healthz`` and ``/ready`` (a node's
-``-http-listen``, a gate's ``-ops-listen``) and the binding they share."""
+``-http-listen``, a gate's ``-ops-listen``) and the binding they share.
+
+``http.server`` costs a process more to import than ``grpc`` does: the programs import this module
+once they have joined their cluster, which is also when Goverse starts its HTTP servers."""
 
 from __future__ import annotations
 
@@ -8,13 +11,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 
-import grpc
-
-from emulators import netaddr as go_net
 from emulators.gohttp import GoHandler
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.netaddr import ListenError, check_bindable, grpc_target
+from emulators.goverse.netaddr import check_bindable
 from emulators.http_json import send_json
+from emulators.serving import SHUTDOWN_POLL
 
 
 def bind_address(address: str) -> tuple[str, int]:
@@ -24,33 +25,20 @@ def bind_address(address: str) -> tuple[str, int]:
     return check_bindable(address)
 
 
-def grpc_address(address: str) -> str:
-    """The target grpcio binds for ``address`` (``netaddr.ListenError`` if Go refuses it)."""
-    check_bindable(address)
-    return grpc_target(address)
-
-
-def listen_grpc(server: grpc.Server, address: str) -> None:
-    """Bind the gRPC server to ``address`` or raise ``netaddr.ListenError`` in Go's words."""
-    target = grpc_address(address)
-    try:
-        bound = server.add_insecure_port(target)
-    except RuntimeError as error:  # grpcio raises where older versions returned 0
-        raise ListenError(go_net.bind_refused(target, "address already in use")) from error
-    if bound == 0:
-        raise ListenError(go_net.bind_refused(target, "address already in use"))
-
-
 class HttpService:
     """An HTTP server on a Go listen address, served from a daemon thread between ``start`` and
     ``stop``; ``netaddr.ListenError`` (an OSError) in Go's words if it cannot bind."""
 
     def __init__(self, address: str, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(bind_address(address), handler)
+        class NoDelay(handler):  # type: ignore[valid-type, misc]
+            disable_nagle_algorithm = True  # as Go's net package does on every connection
+
+        self._server = ThreadingHTTPServer(bind_address(address), NoDelay)
         self._server.daemon_threads = True
 
     def start(self) -> None:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL,),
+                         daemon=True).start()
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -21,10 +21,10 @@ import grpc
 from emulators import goflag
 from emulators.goverse import config, errors
 from emulators.goverse.etcdview import EtcdMirror, EtcdUnavailableError
-from emulators.goverse.health import HttpService, listen_grpc
+from emulators.goverse.health import HttpService
 from emulators.goverse.inspector_http import http_handler
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.netaddr import ListenError
+from emulators.goverse.netaddr import ListenError, listen_grpc
 from emulators.goverse.process import go_fatal, go_panic, run, serve_until_stopped, stop_requested
 from wire.pb.inspector import inspector_pb2, inspector_pb2_grpc
 

@@ -8,8 +8,14 @@ beyond 127.0.0.1.
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 from emulators import netaddr as go_net
+
+if TYPE_CHECKING:
+    import grpc
+
+    from emulators.goverse.logs import GoverseLogger
 
 
 class ListenError(OSError):
@@ -42,3 +48,33 @@ def check_bindable(address: str) -> tuple[str, int]:
 def grpc_target(address: str) -> str:
     """The ``host:port`` grpcio binds for a Go listen address (ListenError if Go refuses it)."""
     return go_net.join_host_port(*listen_address(address))
+
+
+def grpc_address(address: str) -> str:
+    """The target grpcio binds for ``address`` (ListenError if Go refuses it)."""
+    check_bindable(address)
+    return grpc_target(address)
+
+
+def listen_grpc(server: grpc.Server, address: str) -> None:
+    """Bind the gRPC server to ``address`` or raise ListenError in Go's words."""
+    target = grpc_address(address)
+    try:
+        bound = server.add_insecure_port(target)
+    except RuntimeError as error:  # grpcio raises where older versions returned 0
+        raise ListenError(go_net.bind_refused(target, "address already in use")) from error
+    if bound == 0:
+        raise ListenError(go_net.bind_refused(target, "address already in use"))
+
+
+def optional_listen(log: GoverseLogger, what: str, address: str | None) -> str | None:
+    """``address`` if one is configured and can be bound. Goverse logs a listen failure of an
+    optional HTTP server (``<what> error: <Go's text>``) and runs on without it: then None."""
+    if not address:
+        return None
+    try:
+        check_bindable(address)
+    except ListenError as exc:
+        log.error(f"{what} error: {exc}")
+        return None
+    return address

@@ -22,9 +22,8 @@ from google.protobuf.message import Message
 from emulators import goflag
 from emulators.goverse import config, errors
 from emulators.goverse.cluster import Cluster, ClusterStartError, RoutingError
-from emulators.goverse.health import HealthServer, listen_grpc, optional_server
 from emulators.goverse.logs import GoverseLogger
-from emulators.goverse.netaddr import ListenError
+from emulators.goverse.netaddr import ListenError, listen_grpc, optional_listen
 from emulators.goverse.objects import (
     OBJECT_TYPES,
     CallContext,
@@ -32,7 +31,13 @@ from emulators.goverse.objects import (
     ObjectError,
     go_type,
 )
-from emulators.goverse.process import go_panic, run, serve_until_stopped, stop_requested
+from emulators.goverse.process import (
+    Stoppable,
+    go_panic,
+    run,
+    serve_until_stopped,
+    stop_requested,
+)
 from emulators.goverse.reporting import report_to_inspector
 from emulators.goverse.streams import STOPPED, drain
 from wire.pb.chat import chat_pb2
@@ -351,14 +356,8 @@ def serve(settings: config.ProcessSettings) -> int:
     except ListenError as exc:  # server.Run returns net.Listen's error; main panics with it
         go_panic(str(exc), [_MAIN])
     stop = stop_requested()  # server.Run's signal.Notify follows net.Listen
-    health = optional_server(log, "Metrics HTTP server", settings.http_listen,
-                             lambda address: HealthServer(
-                                 address, runtime.cluster.ready.is_set,
-                                 ready_body={"status": "ready"},
-                                 not_ready_body={"status": "not ready"}))
+    http_listen = optional_listen(log, "Metrics HTTP server", settings.http_listen)
     server.start()
-    if health is not None:
-        health.start()
     reporter = report_to_inspector(settings.inspector_address, runtime.cluster, runtime.report,
                                    runtime.unreport, log)
     try:
@@ -368,8 +367,26 @@ def serve(settings: config.ProcessSettings) -> int:
                                           "exceeded")
     else:
         threading.Thread(target=_create_chat_manager, args=(runtime,), daemon=True).start()
+    health = _metrics_server(runtime, http_listen, log)
     return serve_until_stopped(stop, server, (health, reporter, runtime.cluster),
                                stopping=runtime.stopped)
+
+
+def _metrics_server(runtime: NodeRuntime, address: str | None,
+                    log: GoverseLogger) -> Stoppable | None:
+    """The HTTP server with ``/ready``, started as ``server.Run`` starts its metrics server:
+    once the cluster has started. ``http.server`` is imported only here, off the way to joining
+    the cluster (see ``emulators.goverse.health``)."""
+    if address is None:
+        return None
+    from emulators.goverse.health import HealthServer, optional_server  # noqa: PLC0415
+
+    health = optional_server(log, "Metrics HTTP server", address, lambda bound: HealthServer(
+        bound, runtime.cluster.ready.is_set, ready_body={"status": "ready"},
+        not_ready_body={"status": "not ready"}))
+    if health is not None:
+        health.start()
+    return health
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -68,8 +68,10 @@ class ChatSession:
         """Open the push stream; returns the client id. Raises ChatError if refused."""
         raise NotImplementedError
 
-    def invoke(self, what: str, object_type: str, object_id: str, request: Any) -> Any:
-        """Call ``what`` on an object through the gate; the reply's Any. Raises ChatError."""
+    def invoke(self, what: str, object_type: str, object_id: str, request: Any, *,
+               timeout: float | None = None) -> Any:
+        """Call ``what`` on an object through the gate (within ``timeout`` seconds, by default
+        the session's); the reply's Any. Raises ChatError."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -102,10 +104,10 @@ class ChatSession:
                 self._arrival.wait(remaining)
 
     def _call(self, what: str, object_type: str, object_id: str, request: Message,
-              reply: _Reply) -> _Reply:
+              reply: _Reply, *, timeout: float | None = None) -> _Reply:
         packed = Any()
         packed.Pack(request)
-        self.invoke(what, object_type, object_id, packed).Unpack(reply)
+        self.invoke(what, object_type, object_id, packed, timeout=timeout).Unpack(reply)
         return reply
 
     def list_rooms(self) -> list[str]:
@@ -113,10 +115,11 @@ class ChatSession:
                            chat_pb2.ChatRoom_ListRequest(), chat_pb2.ChatRoom_ListResponse())
         return list(reply.chat_rooms)
 
-    def join(self, room: str) -> Joined:
+    def join(self, room: str, *, timeout: float | None = None) -> Joined:
+        """Join ``room`` (within ``timeout`` seconds, by default the session's)."""
         reply = self._call("Join", "ChatRoom", f"ChatRoom-{room}",
                            chat_pb2.ChatRoom_JoinRequest(user_name=self.user or ""),
-                           chat_pb2.ChatRoom_JoinResponse())
+                           chat_pb2.ChatRoom_JoinResponse(), timeout=timeout)
         return Joined(reply.room_name, [(m.user_name, m.message) for m in reply.recent_messages])
 
     def send(self, room: str, text: str) -> None:
@@ -163,12 +166,13 @@ class ChatClient(ChatSession):
         except grpc.RpcError:
             return
 
-    def invoke(self, what: str, object_type: str, object_id: str, request: Any) -> Any:
+    def invoke(self, what: str, object_type: str, object_id: str, request: Any, *,
+               timeout: float | None = None) -> Any:
         try:
             answer = self._stub.CallObject(
                 gate_pb2.CallObjectRequest(client_id=self.client_id, type=object_type,
                                            id=object_id, method=what, request=request),
-                timeout=self.timeout)
+                timeout=self.timeout if timeout is None else timeout)
         except grpc.RpcError as error:
             raise ChatError.from_rpc(what, error) from error
         return answer.response

@@ -34,6 +34,7 @@ STOP_GRACE = 10.0
 ANSWER_WITHIN = 5.0  # an inspector view, a server's ListObjects or Status
 MOVE_WITHIN = 10.0  # the inspector's answer to a shard move
 PROBE_WITHIN = 2.0  # one /ready probe
+READY_POLL = 0.03  # seconds between looks at a starting cluster: a fraction of the 0.2 s tick
 
 
 @dataclass
@@ -73,8 +74,9 @@ class ChatCluster:
 
     # --- start ----------------------------------------------------------------------------------
     def start(self, nodes: int, gates: int, inspector: bool = False) -> None:
-        """Start the whole cluster (the inspector first, if any) and wait until it is ready; if
-        that fails, stop what was started."""
+        """Start the whole cluster at once (the inspector first, if any: nodes and gates report
+        to it from their first tick on, and report again at every tick) and wait until it is
+        ready; if that fails, stop what was started."""
         try:
             self._start(nodes, gates, inspector)
         except BaseException:
@@ -111,7 +113,7 @@ class ChatCluster:
             gate.ports.append(http_port)
             gate.http_address = f"127.0.0.1:{http_port.port}"
             self.gates[gate.name] = gate
-        for member in [*self.nodes.values(), *self.gates.values()]:
+        for member in self.members():
             member.process.wait_ready()
         self.wait_until_ready(READY_WITHIN)
 
@@ -142,7 +144,7 @@ class ChatCluster:
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
         )
-        process = ManagedProcess(spec).start()
+        process = ManagedProcess(spec).start(wait=False)
         return Member("inspector", f"127.0.0.1:{grpc_port.port}",
                       f"127.0.0.1:{http_port.port}", process, [grpc_port, http_port])
 
@@ -200,10 +202,14 @@ class ChatCluster:
                               f"still moving: " + "; ".join(problems))
 
     def wait_until_ready(self, within: float) -> None:
-        """Every running node and gate says ready and the six chat objects exist."""
+        """The six chat objects exist and every running node and gate says ready, looked at
+        every READY_POLL seconds (the objects first: they come last, a few ticks after the
+        servers' readiness)."""
         probe_within = self.settings.timeout(PROBE_WITHIN)
 
         def ready() -> None:
+            count = self.object_count()
+            assert count >= CHAT_OBJECTS, f"{count} of {CHAT_OBJECTS} chat objects exist"
             for member in [*self.nodes.values(), *self.gates.values()]:
                 if not member.process.is_running():
                     continue
@@ -213,10 +219,9 @@ class ChatCluster:
                 except requests.RequestException as exc:
                     raise AssertionError(f"{member.name}: {exc.__class__.__name__}") from exc
                 assert answer.status_code == 200, f"{member.name} is not ready yet"
-            count = self.object_count()
-            assert count >= CHAT_OBJECTS, f"{count} of {CHAT_OBJECTS} chat objects exist"
 
-        eventually(ready, self.settings.timeout(within), interval=0.05)
+        eventually(ready, self.settings.timeout(within), interval=READY_POLL,
+                   max_interval=READY_POLL)
 
     # --- looking inside -------------------------------------------------------------------------
     def stub(self, node: str) -> goverse_pb2_grpc.GoverseStub:

@@ -16,6 +16,7 @@ import threading
 
 import grpc
 import requests
+import urllib3
 from google.protobuf.any_pb2 import Any
 
 from support.chat.client import CALL_TIMEOUT, ChatError, ChatSession
@@ -73,8 +74,10 @@ class ChatHttpClient(ChatSession):
         try:
             for event, data in server_sent_events(self._events):
                 self._dispatch(event, json.loads(data or "{}"))
-        except (requests.RequestException, OSError, ValueError, AttributeError):
-            return  # closed (http.client may trip over a close from another thread)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError,
+                AttributeError):
+            return  # closed, or the gate went away mid-stream (read raw: urllib3's own errors;
+            # http.client may trip over a close from another thread)
 
     def _dispatch(self, event: str, data: dict[str, str]) -> None:
         if event == "register":
@@ -83,12 +86,14 @@ class ChatHttpClient(ChatSession):
         elif event == "message":
             self._record(Any.FromString(base64.b64decode(data["payload"])))
 
-    def invoke(self, what: str, object_type: str, object_id: str, request: Any) -> Any:
+    def invoke(self, what: str, object_type: str, object_id: str, request: Any, *,
+               timeout: float | None = None) -> Any:
         url = f"{self.base_url}/api/v1/objects/call/{object_type}/{object_id}/{what}"
         body = {"request": base64.b64encode(request.SerializeToString()).decode()}
         try:
-            answer = self._session.post(url, json=body, timeout=self.timeout, headers={
-                "X-Client-ID": self.client_id, "X-Goverse-Auth": self._auth})
+            answer = self._session.post(url, json=body, headers={
+                "X-Client-ID": self.client_id, "X-Goverse-Auth": self._auth},
+                timeout=self.timeout if timeout is None else timeout)
         except requests.RequestException as exc:
             raise ChatError(what, grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
         if answer.status_code != 200:

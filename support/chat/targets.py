@@ -23,7 +23,10 @@ from support.processes.checks import GO_PANIC, PYTHON_TRACEBACK, LogScan
 from support.processes.ports import PortReservation
 from support.processes.readiness import HttpGet, Readiness, TcpConnect
 
-EMULATOR_TIMING = {"GOVERSE_EMULATOR_TICK": "0.2", "GOVERSE_EMULATOR_CHAT_DELAY": "0.3"}
+# Goverse's management tick (ShardMappingCheckInterval) and the chat server's wait after
+# ClusterReady are both 5 s (goverse.md §1.3, §3.1): the emulator runs both 25 times faster, so
+# that ChatRoomMgr0 still comes one tick after readiness.
+EMULATOR_TIMING = {"GOVERSE_EMULATOR_TICK": "0.2", "GOVERSE_EMULATOR_CHAT_DELAY": "0.2"}
 BINARY_NAMES = {"node": "chat_server", "gate": "chat_gateway", "inspector": "inspector"}
 EMULATOR_MODULES = {"node": "emulators.goverse.node", "gate": "emulators.goverse.gate",
                     "inspector": "emulators.goverse.inspector"}

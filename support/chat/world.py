@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from support import progress
 from support.chat.binaries import GoverseBinaries
@@ -22,6 +23,9 @@ CHAT_OBJECT_IDS = frozenset({"ChatRoomMgr0", "ChatRoom-General", "ChatRoom-Techn
                              "ChatRoom-Crypto", "ChatRoom-Sports", "ChatRoom-Movies"})
 INSPECTOR_REPORTS_WITHIN = 10.0
 ECHO_WITHIN = 5.0  # seconds for a message a user says to come back to her
+REJOIN_ATTEMPT_WITHIN = 1.0  # seconds for one attempt to join a room that is moving
+WATCH_POLL = 0.1  # seconds between looks at a cluster that is changing
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +77,12 @@ class ChatWorld:
             raise AssertionError("this scenario took its cluster over from an earlier one, so "
                                  "no start-up was measured: tag the scenario @isolated")
         return self.ready_seconds
+
+    def _watch(self, check: Callable[[], T], seconds: float) -> T:
+        """``check`` passes within ``seconds`` (scaled), looked at every WATCH_POLL seconds:
+        the cluster changes at its 0.2 s tick, so a longer pause would only add to the wait."""
+        return eventually(check, self.settings.timeout(seconds), interval=WATCH_POLL,
+                          max_interval=WATCH_POLL)
 
     def require_cluster(self) -> ChatCluster:
         if self.cluster is None:
@@ -140,7 +150,7 @@ class ChatWorld:
             return int(placed[object_id]["shard_id"])
 
         # Servers report their objects to the inspector on their own schedule.
-        shard_id = eventually(shard_shown, self.settings.timeout(INSPECTOR_REPORTS_WITHIN))
+        shard_id = self._watch(shard_shown, INSPECTOR_REPORTS_WITHIN)
         other = next(m for name, m in cluster.nodes.items() if name != owner)
         self.previous_owner = owner
         cluster.move_shard(shard_id, other.address)
@@ -190,13 +200,17 @@ class ChatWorld:
         return [pushed.text for pushed in self.user(user).pushed]
 
     def wait_until_rejoined(self, user: str, room: str, seconds: float) -> None:
+        """Until ``user`` can join ``room``: one attempt every WATCH_POLL seconds, each given
+        REJOIN_ATTEMPT_WITHIN, so that an attempt stuck on a hung server does not hold up the
+        next (a join answers in milliseconds once the room has a live server)."""
         client = self.user(user)
+        attempt_within = self.settings.timeout(REJOIN_ATTEMPT_WITHIN)
 
         def rejoin() -> None:
-            result = self.attempt(lambda: client.join(room))
+            result = self.attempt(lambda: client.join(room, timeout=attempt_within))
             assert result is not None, f"{user} cannot join {room}: {self.last_error}"
 
-        eventually(rejoin, self.settings.timeout(seconds), interval=0.5)
+        self._watch(rejoin, seconds)
 
     # --- the cluster as an operator sees it ---------------------------------------------------
     def objects_by_server(self) -> dict[str, list[str]]:
@@ -237,13 +251,11 @@ class ChatWorld:
     def wait_until_inspector_shows(self, gates: int, seconds: float) -> None:
         """Until the inspector shows ``gates`` gates and the six chat objects."""
         cluster = self.require_cluster()
-        eventually(lambda: cluster.assert_inspector_shows(gates, set(CHAT_OBJECT_IDS)),
-                   self.settings.timeout(seconds), interval=0.2)
+        self._watch(lambda: cluster.assert_inspector_shows(gates, set(CHAT_OBJECT_IDS)), seconds)
 
     def wait_until_shards_settled(self, seconds: float) -> None:
         """Until the inspector shows every shard owned by a live server."""
-        eventually(self.require_cluster().assert_shards_settled, self.settings.timeout(seconds),
-                   interval=0.2)
+        self._watch(self.require_cluster().assert_shards_settled, seconds)
 
     # --- hung processes -----------------------------------------------------------------------
     def hang_owner(self, room: str) -> str:
@@ -267,7 +279,7 @@ class ChatWorld:
             missing = everyone - cluster.registered()
             assert not missing, f"not registered in etcd: {', '.join(sorted(missing))}"
 
-        eventually(registered, self.settings.timeout(seconds), interval=0.2)
+        self._watch(registered, seconds)
 
     def wait_until_held_once(self, room: str, seconds: float) -> None:
         """Until exactly one server holds ``room`` (none serves it twice)."""
@@ -278,7 +290,7 @@ class ChatWorld:
                              if object_id in ids)
             assert len(holders) == 1, f"{room} is held by {', '.join(holders) or 'no server'}"
 
-        eventually(once, self.settings.timeout(seconds), interval=0.2)
+        self._watch(once, seconds)
 
     def keep_chatting(self, user: str, room: str, seconds: float) -> int:
         """For ``seconds``, ``user`` says one message after another in ``room``, each to arrive
