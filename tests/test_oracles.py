@@ -180,8 +180,8 @@ def _swap_size_fields(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda number, value: original({2: 3, 3: 2}.get(number, number), value))
 
 
-def _constant(name: str, value: int) -> Callable[[pytest.MonkeyPatch], None]:
-    """A multicodec constant of wire.cid wrong everywhere it was imported by value."""
+def _everywhere(name: str, value: object) -> Callable[[pytest.MonkeyPatch], None]:
+    """A constant or function of the wire package wrong everywhere it was imported by value."""
     def apply(monkeypatch: pytest.MonkeyPatch) -> None:
         for module in (wire.cid, wire.codex_manifest, codex_node):
             if hasattr(module, name):
@@ -197,14 +197,14 @@ BREAKAGES: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], str]] = {
         lambda mp: mp.setattr(wire.codex_manifest, "_UPPER_KEYS", (b"\x00", b"\x00")),
         "the tree CID is not the one Codex computes"),
     "the last block not zero-padded": (
-        lambda mp: mp.setattr(wire.codex_manifest, "pad_block", lambda chunk: chunk),
+        _everywhere("pad_block", lambda chunk: chunk),
         "the node does not hold the blocks Codex computes"),
     "the manifest's size fields renumbered": (
         _swap_size_fields, "the CID is not the one Codex computes"),
     "the manifest codec of a block": (
-        _constant("CODEX_MANIFEST", 0xCD02), "the CID is not a Codex manifest CID"),
+        _everywhere("CODEX_MANIFEST", 0xCD02), "the CID is not a Codex manifest CID"),
     "the tree codec of raw data": (
-        _constant("CODEX_ROOT", 0x55), "the tree CID is not a Codex tree CID"),
+        _everywhere("CODEX_ROOT", 0x55), "the tree CID is not a Codex tree CID"),
 }
 
 

@@ -39,6 +39,7 @@ from emulators.codex.http_io import (
     header_bytes,
     header_text,
     prefers_plain_text,
+    send_file_range,
 )
 from emulators.codex.identity import InvalidRecordError
 from emulators.codex.logs import LogLevelError
@@ -433,9 +434,9 @@ class CodexRequestHandler(BaseHTTPRequestHandler):
             self._headers_buffer.append(name.encode("latin-1") + b": " + value + b"\r\n")
         self.end_headers()
         try:
-            for block in self.node.dataset_blocks(manifest):
-                self.wfile.write(block)
-        except RetriesExhaustedError as exc:
+            for fd, offset, length in self.node.dataset_blocks(manifest):
+                send_file_range(self.connection, fd, offset, length)
+        except (RetriesExhaustedError, EOFError) as exc:
             self.node.log.warn("Download cut short", topics="codex restapi", error=exc)
         except (BrokenPipeError, ConnectionResetError):
             self.node.log.debug("Client closed the download", topics="codex restapi")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
-from typing import BinaryIO
+import socket
 
 # RFC 9110 media type: type "/" subtype *( OWS ";" OWS parameter ), as chronos parses it.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -23,7 +25,7 @@ class BadChunkedBodyError(Exception):
 class LengthReader:
     """Reads exactly Content-Length bytes, failing if the connection ends early."""
 
-    def __init__(self, raw: BinaryIO, length: int) -> None:
+    def __init__(self, raw: io.BufferedIOBase, length: int) -> None:
         self._raw = raw
         self._remaining = length
 
@@ -37,6 +39,15 @@ class LengthReader:
         self._remaining -= len(data)
         return data
 
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` straight from the connection; fewer bytes only where the body ends."""
+        wanted = min(len(buffer), self._remaining)
+        got = self._raw.readinto(buffer[:wanted])
+        self._remaining -= got
+        if got < wanted:
+            raise BodyAbortedError(f"connection closed with {self._remaining} bytes missing")
+        return got
+
     def drain(self) -> None:
         while self.read(65536):
             pass
@@ -45,7 +56,7 @@ class LengthReader:
 class ChunkedReader:
     """Decodes ``Transfer-Encoding: chunked`` as a stream."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: io.BufferedIOBase) -> None:
         self._raw = raw
         self._chunk_left = 0
         self._done = False
@@ -63,25 +74,53 @@ class ChunkedReader:
                 pass  # trailers
             self._done = True
 
-    def read(self, size: int = -1) -> bytes:
-        if self._done:
-            return b""
-        if self._chunk_left == 0:
+    def _chunk_ready(self) -> bool:
+        """Whether bytes of a chunk are waiting to be read (reading the next size line if
+        needed); False once the last chunk has been read."""
+        if not self._done and self._chunk_left == 0:
             self._next_chunk()
-            if self._done:
-                return b""
-        wanted = self._chunk_left if size < 0 else min(size, self._chunk_left)
-        data = self._raw.read(wanted)
-        if not data:
+        return not self._done
+
+    def _chunk_read(self, got: int) -> None:
+        if not got:
             raise BodyAbortedError("connection closed inside a chunk")
-        self._chunk_left -= len(data)
+        self._chunk_left -= got
         if self._chunk_left == 0:
             self._raw.readline(8)  # CRLF after the chunk
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._chunk_ready():
+            return b""
+        wanted = self._chunk_left if size < 0 else min(size, self._chunk_left)
+        data = self._raw.read(wanted)
+        self._chunk_read(len(data))
         return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` chunk after chunk; fewer bytes only where the body ends."""
+        filled = 0
+        while filled < len(buffer) and self._chunk_ready():
+            wanted = min(len(buffer) - filled, self._chunk_left)
+            got = self._raw.readinto(buffer[filled : filled + wanted])
+            self._chunk_read(got)
+            filled += got
+        return filled
 
     def drain(self) -> None:
         while self.read(65536):
             pass
+
+
+def send_file_range(sock: socket.socket, fd: int, offset: int, count: int) -> None:
+    """Send ``count`` bytes of the open file ``fd`` from ``offset`` with ``sendfile``: the bytes
+    go from the page cache to the socket without passing through Python. EOFError if the file
+    ends first."""
+    end = offset + count
+    while offset < end:
+        sent = os.sendfile(sock.fileno(), fd, offset, end - offset)
+        if sent == 0:
+            raise EOFError(f"the file ended {end - offset} bytes early")
+        offset += sent
 
 
 def is_valid_media_type(value: str) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import queue
 import random
 import socket
 import threading
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import Protocol, TypeVar
 
 from emulators.codex import errors
 from emulators.codex.cli import NodeConfig
@@ -24,9 +26,9 @@ from wire.codex_manifest import (
     BLOCK_SIZE,
     Manifest,
     ManifestError,
-    iter_blocks,
     merkle_layers,
     merkle_proof,
+    pad_block,
     verify_proof,
 )
 
@@ -38,9 +40,11 @@ _RETRY_INTERVAL_SECONDS = 2
 _DISCOVERY_RATE_LIMIT = 3.0
 # nim-codex streams with a background prefetch of this many blocks ahead of the reader.
 PREFETCH_WINDOW = 1024
-_PREFETCH_WORKERS = 4
+# Want-lists in flight at once for one download, pipelined on one connection per peer and
+# spread over the peers that have the blocks.
+_PREFETCH_WORKERS = 6
 # Blocks asked of a peer in one exchange request (a want-list of this length).
-CHUNK_BLOCKS = 16
+CHUNK_BLOCKS = 32
 T = TypeVar("T")
 
 
@@ -63,10 +67,63 @@ class EmptyUploadError(Exception):
     """The upload stream carried no bytes at all."""
 
 
+class UploadStream(Protocol):
+    """An upload body: ``readinto`` fills the buffer, or stops short only where the body ends."""
+
+    def readinto(self, buffer: memoryview, /) -> int: ...
+
+
+# An upload is read, hashed and stored this many blocks at a time (one transaction each).
+UPLOAD_BATCH_BLOCKS = 64
+# At most this many stored blocks go out in one sendfile when a dataset is streamed.
+STREAM_RUN_BLOCKS = 256
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     cid: Cid
     manifest: Manifest
+
+
+_Fetched = list[tuple[int, str, bytes, bytes | memoryview]]  # (index, CID, proof, data)
+
+
+class _BlockWriter:
+    """Stores the verified blocks every fetch of the node delivers, from one thread, all that
+    arrived meanwhile in one transaction per tree: fetches wait for their blocks to be stored
+    without each taking the store's lock in turn."""
+
+    def __init__(self, store: RepoStore) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[tuple[str, _Fetched, Future[None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="block-writer", daemon=True).start()
+
+    def put(self, tree: str, blocks: _Fetched) -> None:
+        """Store the blocks of ``tree``; returns once they are stored (or raises why not)."""
+        if not blocks:
+            return
+        done: Future[None] = Future()
+        self._queue.put((tree, blocks, done))
+        done.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get())
+            by_tree: dict[str, list[tuple[_Fetched, Future[None]]]] = {}
+            for tree, blocks, done in batch:
+                by_tree.setdefault(tree, []).append((blocks, done))
+            for tree, items in by_tree.items():
+                try:
+                    self._store.put_dataset_blocks(
+                        tree, [block for blocks, _done in items for block in blocks])
+                except Exception as exc:  # every waiter gets the store's error
+                    for _blocks, done in items:
+                        done.set_exception(exc)
+                else:
+                    for _blocks, done in items:
+                        done.set_result(None)
 
 
 class _Prefetch:
@@ -100,8 +157,10 @@ class _Prefetch:
     def _fetch(self, index: int) -> None:
         if self._stopped or self.failed is not None:
             return
+        tree = self._manifest.tree_cid
         try:
-            self._node.ensure_leaf(self._manifest.tree_cid, index)
+            if self._node.store.local_run(str(tree), index, 1) is None:
+                self._node.fetch_chunk_of(tree, index)
         except RetriesExhaustedError as exc:
             self.failed = exc
             self.stop()
@@ -136,6 +195,7 @@ class CodexNode:
         self._inflight_lock = threading.Lock()
         # Number of blocks of each tree being fetched (so a chunk never asks past the end).
         self._chunk_limits: dict[str, int] = {}
+        self._writer = _BlockWriter(self.store)
 
     # --- addresses, identity and peers ------------------------------------------------------
     @property
@@ -202,18 +262,27 @@ class CodexNode:
         }
 
     # --- storing ------------------------------------------------------------------------------
-    def upload(self, stream: BinaryIO, filename: str | None, mimetype: str | None) -> Cid:
-        """Cut ``stream`` into blocks as it arrives, store them, then the tree and manifest."""
+    def upload(self, stream: UploadStream, filename: str | None, mimetype: str | None) -> Cid:
+        """Cut ``stream`` into blocks as it arrives and store them a batch at a time (read into
+        one reused buffer, each block hashed once in place); then the tree and manifest."""
         leaves: list[bytes] = []
         block_cids: list[str] = []
         size = 0
-        for padded, length in iter_blocks(stream):
-            digest = hashlib.sha256(padded).digest()
-            cid = str(Cid.v1(CODEX_BLOCK, digest))
-            self.store.put(cid, padded)
-            leaves.append(digest)
-            block_cids.append(cid)
-            size += length
+        batch = memoryview(bytearray(UPLOAD_BATCH_BLOCKS * BLOCK_SIZE))
+        while filled := stream.readinto(batch):
+            whole = filled - filled % BLOCK_SIZE
+            blocks: list[bytes | memoryview] = [
+                batch[start : start + BLOCK_SIZE] for start in range(0, whole, BLOCK_SIZE)]
+            if whole < filled:
+                blocks.append(pad_block(bytes(batch[whole:filled])))
+            digests = [hashlib.sha256(block).digest() for block in blocks]
+            cids = [str(Cid.v1(CODEX_BLOCK, digest)) for digest in digests]
+            self.store.put_blocks(zip(cids, blocks, strict=True))  # one transaction a batch
+            leaves += digests
+            block_cids += cids
+            size += filled
+            if filled < len(batch):
+                break
         if not leaves:
             raise EmptyUploadError(errors.EMPTY_LEAVES)
         layers = merkle_layers(leaves)
@@ -251,20 +320,25 @@ class CodexNode:
             with self._inflight_lock:
                 del self._inflight[key]
 
-    def _from_peers(self, what: str, attempt: Callable[[Peer], T | None]) -> T:
-        """Ask every known peer, round after round, up to ``--block-retries`` rounds.
+    def _from_peers(self, what: str, attempt: Callable[[Peer], T | None],
+                    wanted: str | None = None) -> T:
+        """Ask every known peer, round after round, up to ``--block-retries`` rounds; peers
+        that have ``wanted`` (default ``what``) as far as this node knows are asked first.
 
         ``attempt`` returns the verified result, or None when that peer had nothing usable.
         """
+        wanted = wanted or what
         last_search = time.monotonic()
         for _round in range(self.config.block_retries):
-            for peer in self.peers.shuffled():
+            for peer in self.peers.ranked(wanted):
                 try:
                     result = attempt(peer)
                 except PeerUnreachableError as exc:
+                    self.peers.note_trouble(peer)
                     self.log.trace("Peer unreachable", topics="codex blockexcengine",
                                    peer=peer.peer_id, error=exc)
                     continue
+                self.peers.note_answer(peer, wanted, had=result is not None)
                 if result is not None:
                     return result
             until_next_search = last_search + _DISCOVERY_RATE_LIMIT - time.monotonic()
@@ -336,35 +410,45 @@ class CodexNode:
         local = self._local_block(tree, index)
         if local is not None:
             return local
-        start = index - index % CHUNK_BLOCKS
-        self._once(f"chunk:{tree}:{start}", lambda: self._fetch_chunk(tree, start))
+        self.fetch_chunk_of(tree, index)
         local = self._local_block(tree, index)
         if local is None:
             raise RetriesExhaustedError(errors.RETRIES_EXHAUSTED)
         return local
 
+    def fetch_chunk_of(self, tree: Cid, index: int) -> None:
+        """Fetch the missing blocks of the chunk that holds block ``index`` (one fetch at a
+        time per chunk: concurrent callers share its outcome)."""
+        start = index - index % CHUNK_BLOCKS
+        self._once(f"chunk:{tree}:{start}", lambda: self._fetch_chunk(tree, start))
+
     def _fetch_chunk(self, tree: Cid, start: int) -> None:
-        """Fetch the missing blocks of ``start … start + CHUNK_BLOCKS - 1`` (those that exist)."""
+        """Fetch the missing blocks of ``start … start + CHUNK_BLOCKS - 1`` (those that exist):
+        the whole chunk is asked for, and the local store is consulted only for blocks a peer
+        did not deliver."""
         size = self._chunk_limits.get(str(tree), start + CHUNK_BLOCKS)
-        missing = {i for i in range(start, min(start + CHUNK_BLOCKS, size))
-                   if self._local_block(tree, i) is None}
+        missing = set(range(start, min(start + CHUNK_BLOCKS, size)))
 
         def attempt(peer: Peer) -> bool | None:
             for address in peer.tcp:
-                replies = self.exchange.leaves(address, str(tree), start, CHUNK_BLOCKS)
-                good = [r for r in replies if r.index in missing and self._verified_leaf(tree, r)]
-                if len(good) < len([r for r in replies if r.index in missing]):
+                replies = [r for r in self.exchange.leaves(address, str(tree), start,
+                                                           CHUNK_BLOCKS) if r.index in missing]
+                good = [r for r in replies if self._verified_leaf(tree, r)]
+                if len(good) < len(replies):
                     self.log.warn("Block failed verification", topics="codex blockexcengine",
                                   tree=tree, peer=peer.peer_id)
-                self.store.put_dataset_blocks(
-                    str(tree), [(r.index, r.block_cid, r.proof, r.data) for r in good])
+                self._writer.put(str(tree), [(r.index, r.block_cid, r.proof, r.data)
+                                             for r in good])
                 missing.difference_update(r.index for r in good)
+                if good:  # a partial holder: what it lacks may be here already
+                    missing.difference_update([i for i in missing
+                                               if self._local_block(tree, i) is not None])
                 if not missing:
                     return True
             return None
 
         if missing:
-            self._from_peers(f"{tree}/{start}", attempt)
+            self._from_peers(f"{tree}/{start}", attempt, wanted=str(tree))
 
     # --- reading ------------------------------------------------------------------------------
     def has_block(self, cid: Cid) -> bool:
@@ -389,21 +473,35 @@ class CodexNode:
         except BlockNotFoundError:
             return self._once(f"manifest:{cid}", lambda: self._fetch_manifest(cid))
 
-    def dataset_blocks(self, manifest: Manifest) -> Iterator[bytes]:
-        """Yield the dataset's blocks in order, truncated to ``datasetSize``; missing blocks are
-        fetched from peers, with a prefetch filling the local store ahead of the reader."""
+    def dataset_blocks(self, manifest: Manifest) -> Iterator[tuple[int, int, int]]:
+        """The dataset's blocks in order as (open file, offset, length) spans of blocks stored
+        back to back, the last truncated to ``datasetSize``; missing blocks are fetched from
+        peers, with a prefetch filling the local store ahead of the reader."""
         self._chunk_limits[str(manifest.tree_cid)] = manifest.blocks_count
         prefetch = _Prefetch(self, manifest, PREFETCH_WINDOW)
+        tree = str(manifest.tree_cid)
         remaining = manifest.dataset_size
+        index = 0
         try:
-            for index in range(manifest.blocks_count):
+            while index < manifest.blocks_count:
                 prefetch.advance(index)
-                block_cid = self.ensure_leaf(manifest.tree_cid, index)
-                data = self.store.read(block_cid)
-                if data is None:
-                    raise RetriesExhaustedError(f"block {block_cid} vanished from the store")
-                yield data[: min(remaining, manifest.block_size)]
-                remaining -= manifest.block_size
+                run = self.store.local_run(tree, index, STREAM_RUN_BLOCKS)
+                if run is None:
+                    self.ensure_leaf(manifest.tree_cid, index)
+                    run = self.store.local_run(tree, index, STREAM_RUN_BLOCKS)
+                vanished = f"block {index} of {tree} vanished from the store"
+                if run is None:
+                    raise RetriesExhaustedError(vanished)
+                try:
+                    fd = os.open(run.path, os.O_RDONLY)
+                except FileNotFoundError as exc:
+                    raise RetriesExhaustedError(vanished) from exc
+                try:
+                    yield fd, run.offset, min(run.length, remaining)
+                finally:
+                    os.close(fd)
+                remaining -= run.length
+                index += run.count
         finally:
             prefetch.stop()
 

@@ -10,6 +10,7 @@ noticed. Records are verified (signature and peer ID) before a peer is added.
 from __future__ import annotations
 
 import json
+import math
 import random
 import socket
 import threading
@@ -21,6 +22,11 @@ from emulators.codex.logs import ChroniclesLogger
 
 REFRESH_INTERVAL = 2.0
 SEEN_WINDOW = 10.0
+# A peer that failed to answer (gone, or silent for a retry interval) is asked last for this
+# long, as nim-codex drops a peer that timed out during a block request so that the next retry
+# picks another (engine.nim, ``evictPeer``); it is still asked when nobody else has the block.
+TROUBLE_WINDOW = 10.0
+_MAX_LACKS = 1024  # what a peer lacks is remembered for this many CIDs at most
 _MAX_DATAGRAM = 65507
 
 
@@ -35,6 +41,12 @@ class Peer:
     udp: tuple[str, int] | None = None
     tcp: list[tuple[str, int]] = field(default_factory=list)
     last_seen: float = 0.0
+    troubled_at: float = -math.inf  # when it last failed to answer
+    lacks: set[str] = field(default_factory=set)  # what it said it does not have
+
+    @property
+    def troubled(self) -> bool:
+        return time.monotonic() - self.troubled_at < TROUBLE_WINDOW
 
     @property
     def seen(self) -> bool:
@@ -86,10 +98,30 @@ class PeerTable:
         with self._lock:
             return list(self._peers.values())
 
-    def shuffled(self) -> list[Peer]:
+    def ranked(self, wanted: str) -> list[Peer]:
+        """Every peer, in random order except that peers which recently failed to answer, and
+        then those which said they lack ``wanted``, come last (nim-codex asks the peers that
+        have a block first: ``getPeersForBlock``)."""
         peers = self.all()
         random.shuffle(peers)
+        peers.sort(key=lambda peer: (peer.troubled, wanted in peer.lacks))
         return peers
+
+    def note_answer(self, peer: Peer, wanted: str, *, had: bool) -> None:
+        """The peer answered: it had ``wanted`` or said it does not."""
+        with self._lock:
+            peer.troubled_at = -math.inf
+            if had:
+                peer.lacks.discard(wanted)
+            else:
+                if len(peer.lacks) >= _MAX_LACKS:
+                    peer.lacks.clear()
+                peer.lacks.add(wanted)
+
+    def note_trouble(self, peer: Peer) -> None:
+        """The peer did not answer."""
+        with self._lock:
+            peer.troubled_at = time.monotonic()
 
 
 class Discovery:

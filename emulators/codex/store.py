@@ -1,20 +1,32 @@
-"""The node's block repository: block files on disk, metadata in SQLite.
+"""The node's block repository: block bytes in pack files on disk, metadata in SQLite.
 
 Mirrors nim-codex's RepoStore: every block is stored once by CID; datasets reference their blocks
 through (treeCid, index) leaf entries, which hold a reference count on the block; the quota counts
 the bytes of every stored block; blocks carry an expiry that a maintenance sweep enforces.
+
+Blocks are appended to pack files (``repo/<n>.pack``, a new one every ``PACK_BYTES``) instead of
+one file each: creating a file costs the kernel far more than writing 64 KiB into one (about
+0.5 ms against 20 µs on the 2-core test machine), and the blocks of a dataset then lie back to
+back, so a download sends them with one ``sendfile`` per run. A block's row (pack, offset, size)
+is the commit point: bytes without a row (a crash between the write and the commit) are ignored,
+and a pack that no row refers to is deleted.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from emulators.codex import errors
+
+# About 1024 blocks of 64 KiB: few files per dataset, little space held by a pack's dead blocks.
+PACK_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (
@@ -22,9 +34,12 @@ CREATE TABLE IF NOT EXISTS blocks (
     size INTEGER NOT NULL,
     refcount INTEGER NOT NULL DEFAULT 0,
     expiry REAL NOT NULL,
-    is_manifest INTEGER NOT NULL
+    is_manifest INTEGER NOT NULL,
+    pack INTEGER NOT NULL,
+    offset INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS blocks_expiry ON blocks (expiry);
+CREATE INDEX IF NOT EXISTS blocks_pack ON blocks (pack);
 CREATE TABLE IF NOT EXISTS leaves (
     tree TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -59,6 +74,17 @@ class Space:
     quota_reserved_bytes: int = 0
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """``count`` consecutive blocks of a dataset stored back to back: ``length`` bytes of the
+    pack file ``path`` from ``offset``."""
+
+    path: Path
+    offset: int
+    length: int
+    count: int
+
+
 class RepoStore:
     """Thread-safe block store: blocks in ``<data-dir>/repo``, metadata in ``<data-dir>/meta``."""
 
@@ -70,17 +96,35 @@ class RepoStore:
         self._quota = quota_bytes
         self._ttl = block_ttl
         self._lock = threading.Lock()
-        self._known_dirs: set[Path] = set()
         self._db = sqlite3.connect(meta_dir / "repo.sqlite3", check_same_thread=False)
         self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _SCHEMA)
         self._used = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM blocks").fetchone()[0]
+        # Appends go to a pack of their own number, never to one an earlier run left.
+        self._pack = self._remove_unreferenced_packs() + 1
+        self._pack_fd: int | None = None
+        self._pack_size = 0
 
     def close(self) -> None:
         with self._lock:
+            if self._pack_fd is not None:
+                os.close(self._pack_fd)
+                self._pack_fd = None
             self._db.close()
 
-    def _path(self, cid: str) -> Path:
-        return self._blocks_dir / cid[-1] / cid  # 58 folders, created once each
+    def _pack_path(self, pack: int) -> Path:
+        return self._blocks_dir / f"{pack}.pack"
+
+    def _remove_unreferenced_packs(self) -> int:
+        """Delete the packs no row refers to (their bytes never committed); returns the highest
+        pack number in use or on disk."""
+        referenced = {row[0] for row in self._db.execute("SELECT DISTINCT pack FROM blocks")}
+        highest = max(referenced, default=0)
+        for path in self._blocks_dir.glob("*.pack"):
+            if path.stem.isdigit():
+                highest = max(highest, int(path.stem))
+                if int(path.stem) not in referenced:
+                    path.unlink(missing_ok=True)
+        return highest
 
     def _expiry(self) -> float:
         return math.inf if self._ttl <= 0 else time.time() + self._ttl
@@ -90,6 +134,7 @@ class RepoStore:
             row = self._db.execute("SELECT 1 FROM blocks WHERE cid = ?", (cid,)).fetchone()
         return row is not None
 
+    # --- storing ------------------------------------------------------------------------------
     def put(self, cid: str, data: bytes, *, manifest: bool = False) -> None:
         """Store a block once; storing it again only extends its expiry."""
         with self._lock:
@@ -98,7 +143,18 @@ class RepoStore:
             finally:
                 self._db.commit()
 
-    def put_dataset_blocks(self, tree: str, blocks: list[tuple[int, str, bytes, bytes]]) -> None:
+    def put_blocks(self, blocks: Iterable[tuple[str, bytes | memoryview]]) -> None:
+        """Store a batch of data blocks (CID, bytes) in one transaction; on a quota failure the
+        blocks before it stay stored."""
+        with self._lock:
+            try:
+                for cid, data in blocks:
+                    self._put_locked(cid, data, manifest=False)
+            finally:
+                self._db.commit()
+
+    def put_dataset_blocks(self, tree: str,
+                           blocks: list[tuple[int, str, bytes, bytes | memoryview]]) -> None:
         """Store fetched blocks of ``tree`` — (index, CID, proof, data) — with their leaves, in
         one transaction; on a quota failure the blocks stored before it stay."""
         with self._lock:
@@ -109,43 +165,61 @@ class RepoStore:
             finally:
                 self._db.commit()
 
-    def _put_locked(self, cid: str, data: bytes, manifest: bool) -> None:
+    def _put_locked(self, cid: str, data: bytes | memoryview, manifest: bool) -> None:
         expiry = self._expiry()
         if self._db.execute("SELECT 1 FROM blocks WHERE cid = ?", (cid,)).fetchone():
             self._db.execute(
                 "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?", (expiry, cid)
             )
             return
-        if self._used + len(data) > self._quota:
-            raise QuotaExceededError(cid, self._used + len(data), self._quota)
-        path = self._path(cid)
-        if path.parent not in self._known_dirs:  # one mkdir per folder, not per block
-            path.parent.mkdir(exist_ok=True)
-            self._known_dirs.add(path.parent)
-        # The row below is the commit point: a file without a row (a crash mid-write) is ignored
-        # and simply overwritten when the block is stored again.
-        path.write_bytes(data)
+        size = len(data)
+        if self._used + size > self._quota:
+            raise QuotaExceededError(cid, self._used + size, self._quota)
+        # The bytes first, then the row (committed by the caller): the row is the commit point.
+        pack, offset = self._append(data)
         self._db.execute(
-            "INSERT INTO blocks (cid, size, expiry, is_manifest) VALUES (?, ?, ?, ?)",
-            (cid, len(data), expiry, int(manifest)),
+            "INSERT INTO blocks (cid, size, expiry, is_manifest, pack, offset)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (cid, size, expiry, int(manifest), pack, offset),
         )
-        self._used += len(data)
+        self._used += size
 
-    def read(self, cid: str) -> bytes | None:
-        """The block's bytes, or None when it is not stored."""
-        if not self.has(cid):
-            return None
-        try:
-            return self._path(cid).read_bytes()
-        except FileNotFoundError:
-            return None
+    def _append(self, data: bytes | memoryview) -> tuple[int, int]:
+        """Write a block at the end of the open pack (a new one when it is full); returns
+        (pack, offset). Written at an explicit offset, so a failed write is simply overwritten."""
+        if self._pack_fd is None or self._pack_size + len(data) > PACK_BYTES:
+            self._open_next_pack()
+        assert self._pack_fd is not None
+        offset = self._pack_size
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(self._pack_fd, view, offset + len(data) - len(view)):]
+        self._pack_size += len(data)
+        return self._pack, offset
 
-    def add_leaves(self, tree: str, leaves: list[tuple[str, bytes]], start: int = 0) -> None:
+    def _open_next_pack(self) -> None:
+        if self._pack_fd is not None:
+            os.close(self._pack_fd)
+            self._pack_fd = None
+            self._pack += 1
+            self._drop_empty_packs({self._pack - 1})
+        self._pack_fd = os.open(self._pack_path(self._pack),
+                                os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._pack_size = 0
+
+    def add_leaves(self, tree: str, leaves: Sequence[tuple[str, bytes]], start: int = 0) -> None:
         """Record that block ``start + i`` of ``tree`` is ``leaves[i]`` = (block CID, Merkle
-        proof); each new leaf holds one reference on its block."""
+        proof); each new leaf holds one reference on its block. One transaction."""
         with self._lock:
-            for index, (block, proof) in enumerate(leaves, start):
-                self._add_leaf_locked(tree, index, block, proof)
+            held = {row[0] for row in self._db.execute(
+                "SELECT idx FROM leaves WHERE tree = ? AND idx >= ? AND idx < ?",
+                (tree, start, start + len(leaves)))}
+            new = [(tree, index, block, proof)
+                   for index, (block, proof) in enumerate(leaves, start) if index not in held]
+            self._db.executemany(
+                "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?)", new)
+            self._db.executemany("UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?",
+                                 [(block,) for _tree, _index, block, _proof in new])
             self._db.commit()
 
     def _add_leaf_locked(self, tree: str, index: int, block: str, proof: bytes) -> None:
@@ -156,6 +230,25 @@ class RepoStore:
         if inserted:
             self._db.execute("UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?", (block,))
 
+    # --- reading ------------------------------------------------------------------------------
+    def read(self, cid: str) -> bytes | None:
+        """The block's bytes, or None when it is not stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pack, offset, size FROM blocks WHERE cid = ?", (cid,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            fd = os.open(self._pack_path(row[0]), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            data = os.pread(fd, row[2], row[1])
+        finally:
+            os.close(fd)
+        return data if len(data) == row[2] else None
+
     def leaf(self, tree: str, index: int) -> tuple[str, bytes] | None:
         """(block CID, Merkle proof) of block ``index`` of ``tree``, if known here."""
         with self._lock:
@@ -164,22 +257,40 @@ class RepoStore:
             ).fetchone()
         return (row[0], bytes(row[1])) if row else None
 
+    def local_run(self, tree: str, start: int, limit: int) -> StoredRun | None:
+        """Blocks ``start``, ``start + 1`` … of ``tree`` (at most ``limit``) that are stored here
+        back to back in one pack; None when block ``start`` is not stored here."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT leaves.idx, blocks.pack, blocks.offset, blocks.size FROM leaves"
+                " JOIN blocks ON blocks.cid = leaves.block"
+                " WHERE leaves.tree = ? AND leaves.idx >= ? AND leaves.idx < ? ORDER BY leaves.idx",
+                (tree, start, start + limit),
+            ).fetchall()
+        if not rows or rows[0][0] != start:
+            return None
+        _index, pack, offset, length = rows[0]
+        count = 1
+        for index, next_pack, next_offset, size in rows[1:]:
+            if index != start + count or next_pack != pack or next_offset != offset + length:
+                break
+            length += size
+            count += 1
+        return StoredRun(self._pack_path(pack), offset, length, count)
+
+    # --- deleting -----------------------------------------------------------------------------
     def delete_dataset(self, manifest_cid: str, tree: str, blocks_count: int) -> None:
         """Drop every leaf of ``tree`` (deleting blocks no longer referenced), then the manifest."""
         with self._lock:
-            for index in range(blocks_count):
-                row = self._db.execute(
-                    "SELECT block FROM leaves WHERE tree = ? AND idx = ?", (tree, index)
-                ).fetchone()
-                if row is None:
-                    continue
-                self._db.execute("DELETE FROM leaves WHERE tree = ? AND idx = ?", (tree, index))
-                self._db.execute(
-                    "UPDATE blocks SET refcount = refcount - 1 WHERE cid = ?", (row[0],)
-                )
-                self._delete_if_unreferenced(row[0])
-            self._delete_block_locked(manifest_cid)
+            rows = self._db.execute(
+                "SELECT block FROM leaves WHERE tree = ? AND idx < ?", (tree, blocks_count)
+            ).fetchall()
+            self._db.execute("DELETE FROM leaves WHERE tree = ? AND idx < ?", (tree, blocks_count))
+            self._db.executemany("UPDATE blocks SET refcount = refcount - 1 WHERE cid = ?", rows)
+            packs = {self._delete_if_unreferenced(block) for block in {row[0] for row in rows}}
+            packs.add(self._delete_block_locked(manifest_cid))
             self._db.commit()
+            self._drop_empty_packs(packs)
 
     def delete_block(self, cid: str) -> None:
         """Delete one block; absent blocks are fine, referenced ones raise BlockInUseError."""
@@ -191,24 +302,38 @@ class RepoStore:
                 return
             if row[0] > 0 and row[1] >= time.time():
                 raise BlockInUseError(cid)
-            self._delete_block_locked(cid)
+            pack = self._delete_block_locked(cid)
             self._db.commit()
+            self._drop_empty_packs({pack})
 
-    def _delete_if_unreferenced(self, cid: str) -> None:
-        """nim-codex's tryDeleteBlock: delete when nothing references it or it has expired."""
+    def _delete_if_unreferenced(self, cid: str) -> int | None:
+        """nim-codex's tryDeleteBlock: delete when nothing references it or it has expired;
+        returns the pack it was in, if it was deleted."""
         row = self._db.execute(
             "SELECT refcount, expiry FROM blocks WHERE cid = ?", (cid,)
         ).fetchone()
         if row is not None and (row[0] <= 0 or row[1] < time.time()):
-            self._delete_block_locked(cid)
+            return self._delete_block_locked(cid)
+        return None
 
-    def _delete_block_locked(self, cid: str) -> None:
-        row = self._db.execute("SELECT size FROM blocks WHERE cid = ?", (cid,)).fetchone()
+    def _delete_block_locked(self, cid: str) -> int | None:
+        """Drop the block's row; returns the pack that held it (None if it was not stored)."""
+        row = self._db.execute("SELECT size, pack FROM blocks WHERE cid = ?", (cid,)).fetchone()
         if row is None:
-            return
+            return None
         self._db.execute("DELETE FROM blocks WHERE cid = ?", (cid,))
         self._used -= row[0]
-        self._path(cid).unlink(missing_ok=True)
+        return int(row[1])
+
+    def _drop_empty_packs(self, packs: Iterable[int | None]) -> None:
+        """Delete the packs among ``packs`` that no committed row refers to any more (not the
+        one being appended to)."""
+        for pack in packs:
+            if pack is None or (pack == self._pack and self._pack_fd is not None):
+                continue
+            if self._db.execute("SELECT 1 FROM blocks WHERE pack = ? LIMIT 1", (pack,)).fetchone():
+                continue
+            self._pack_path(pack).unlink(missing_ok=True)
 
     def manifest_cids(self) -> list[str]:
         with self._lock:
@@ -226,8 +351,10 @@ class RepoStore:
             rows = self._db.execute(
                 "SELECT cid FROM blocks WHERE expiry < ? LIMIT ?", (time.time(), limit)
             ).fetchall()
+            packs = set()
             for (cid,) in rows:
                 self._db.execute("DELETE FROM leaves WHERE block = ?", (cid,))
-                self._delete_block_locked(cid)
+                packs.add(self._delete_block_locked(cid))
             self._db.commit()
+            self._drop_empty_packs(packs)
         return len(rows)

@@ -33,6 +33,7 @@ from support.waiting import eventually
 PRONOUNS = frozenset({"she", "he", "they"})
 TOOL_WITHIN = 120.0  # seconds a command-line tool may take
 HANG_WITHIN = 60.0  # seconds a download may take to reach the point where a node hangs
+FORGET_POLL = 0.1  # seconds between checks whether a node has dropped expired data
 NO_SUCH_ROUTE = "/no-such-route"
 
 
@@ -419,7 +420,8 @@ class CodexWorld:
             assert not self.holds(node, self.last_upload.cid), \
                 f"node {node} still holds {self.last_upload.describe()}"
 
-        eventually(gone, self.within(seconds))
+        # The node sweeps at its own interval; polling finely notices the sweep when it happens.
+        eventually(gone, self.within(seconds), max_interval=FORGET_POLL)
 
     def download_killing(self, node: str, victim: str, after_bytes: int, *,
                          by: str) -> Interrupted:
