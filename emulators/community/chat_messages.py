@@ -94,19 +94,20 @@ class ChatMessages:
 
     def from_archive(self, messages: Sequence[StoredMessage]) -> int:
         """Archived Waku messages through the same pipeline; one ``messages.new`` per call when
-        anything is new. Returns how many were."""
+        anything is new, after the call's rows are committed together. Returns how many were."""
         new = []
         with self._ctx.lock:
-            for stored in messages:
-                envelope = Envelope(stored.topic, stored.timestamp * 1_000_000_000,
-                                    stored.payload, stored.sig)
-                try:
-                    message = self._take(envelope, from_archive=True)
-                except ValueError as exc:
-                    log.warning("skipping an archived message %s: %s", stored.hash, exc)
-                    continue
-                if message is not None:
-                    new.append(message)
+            with self._ctx.store.batch():
+                for stored in messages:
+                    envelope = Envelope(stored.topic, stored.timestamp * 1_000_000_000,
+                                        stored.payload, stored.sig)
+                    try:
+                        message = self._take(envelope, from_archive=True)
+                    except ValueError as exc:
+                        log.warning("skipping an archived message %s: %s", stored.hash, exc)
+                        continue
+                    if message is not None:
+                        new.append(message)
             if new:
                 self._ctx.emit(self._response(new))
         return len(new)

@@ -3,6 +3,7 @@ account's database), sealing a key for one recipient, and the token-ledger eligi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ def _point(public_hex: str) -> ec.EllipticCurvePublicKey:
         ec.SECP256K1(), bytes.fromhex(public_hex.removeprefix("0x")))
 
 
+@functools.lru_cache(maxsize=1024)  # once per author, not per message
 def compressed(public_hex: str) -> bytes:
     return _point(public_hex).public_bytes(serialization.Encoding.X962,
                                            serialization.PublicFormat.CompressedPoint)

@@ -9,6 +9,7 @@ permissions, clock) is kept as one JSON document, the emulator's CommunityDescri
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from emulators.community.persistence import Database
@@ -144,6 +145,10 @@ class MessengerStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def batch(self) -> AbstractContextManager[None]:
+        """The statements run inside the block, as one transaction (``Database.batch``)."""
+        return self._db.batch()
 
     # --- communities --------------------------------------------------------------------------
     def save_community(self, community: CommunityRow) -> None:
