@@ -150,20 +150,23 @@ def _finish_chat(context: Context, evidence: Evidence, world: ChatWorld) -> None
 
 @fixture
 def archive_world(context: Context) -> Iterator[ArchiveWorld]:
-    """The archive scenario's people, each started on first mention; stopped on teardown."""
+    """The archive scenario's people, each started on first mention; on teardown their
+    backends are handed on logged out or stopped. The token ledger is the feature's when
+    backends may be handed on (the emulated ones read it from their start on)."""
     evidence: Evidence = context.evidence
     settings = context.settings
     work, logs = evidence.folder / "work" / "community", evidence.folder / "logs"
-    ledger = TokenLedger(work / "chain" / "token-ledger.json")
+    shared = _shared(context)
+    ledger = TokenLedger((shared.root if shared else work / "chain") / "token-ledger.json")
     target = make_target(settings, work / "backends", logs, ledger.path)
-    persons = Persons(settings, target, WakuRelay(settings, work / "relay", logs),
-                      evidence.journal, work / "people")
+    persons = Persons(settings, target, WakuRelay(settings, work / "relay", logs, shared),
+                      evidence.journal, work / "people", shared=shared)
     world = ArchiveWorld(settings, persons, ledger, target.capabilities,
                          frozenset(context.scenario.effective_tags))
     yield world
     with _teardown(evidence, "the archive scenario's people"):
         evidence.logs += world.log_files()
-        world.close()
+        world.close(share=_may_share(context))
         evidence.note(persons.problems)
 
 

@@ -3,12 +3,15 @@ started through the suite's own targets (as the archive scenarios start them).""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from support.archive import signals as signals_module
 from support.archive.api import METHOD_NOT_FOUND, RpcError
 from support.archive.ledger import TokenLedger
 from support.archive.persons import Persons
@@ -18,6 +21,7 @@ from support.config import Settings
 from support.etcd import RunEtcd
 from support.http_journal import Frame, HttpJournal
 from support.lifecycle import capability_matcher
+from support.shared_systems import SharedSystems
 
 
 @pytest.fixture
@@ -63,6 +67,33 @@ def test_logging_out_and_back_in_keeps_the_account(persons: Persons) -> None:
     assert isinstance(alice.wakuext.chats(), list)
 
 
+def test_backends_and_relay_are_handed_on_logged_out_to_the_next_scenario(
+        tmp_path: Path) -> None:
+    settings, shared = Settings(), SharedSystems(tmp_path / "shared")
+    ledger = TokenLedger(tmp_path / "shared" / "ledger.json").path
+
+    def scenario(n: int) -> Persons:
+        folder = tmp_path / f"scenario-{n}"
+        target = EmulatorTarget(settings, folder / "backends", folder / "logs", ledger)
+        relay = WakuRelay(settings, folder / "relay", folder / "logs", shared)
+        return Persons(settings, target, relay, None, folder / "people", shared=shared)
+
+    first = scenario(1)
+    bob = first.get("Bob")
+    pids = [p.backend.process.pid for p in first.started() if p.backend.process]
+    first.close(share=True)
+    assert first.problems == [] and shared.kept_slots() == [
+        "Waku relay", "status-backend 1", "status-backend 2"]
+    second = scenario(2)
+    carol = second.get("Carol")  # the second place: Bob's backend, a new account on it
+    assert [p.backend.process.pid for p in second.started() if p.backend.process] == pids
+    assert carol.key_uid != bob.key_uid and carol.logged_in
+    assert isinstance(carol.wakuext.chats(), list)
+    second.close(share=False)  # as after a failed scenario: everything stops
+    assert second.problems == [] and shared.kept_slots() == []
+    assert shared.close() == []
+
+
 def test_a_wait_that_times_out_names_what_arrived(persons: Persons) -> None:
     alice = persons.get("Alice")
     expected = r"did not report a miracle within 0.2 s \(it sent .*node\.login"
@@ -70,6 +101,39 @@ def test_a_wait_that_times_out_names_what_arrived(persons: Persons) -> None:
         alice.signals.wait_for("community.miracle", 0.2, expected="a miracle")
     start = alice.signals.mark()
     alice.signals.stays_without("node.login", 0.2, start=start)
+
+
+def test_closing_the_signals_hangs_up_without_waiting_for_a_reply(persons: Persons) -> None:
+    """status-backend answers no close frame: the listener's thread ends as soon as it hangs
+    up, and everything a release does takes well under the wait for a reply would."""
+    alice = persons.get("Alice")
+    started = time.monotonic()
+    alice.signals.close(within=5)
+    assert time.monotonic() - started < 1.0
+    assert not [t for t in threading.enumerate() if t.name == "signals of Alice"]
+
+
+def test_a_state_check_runs_again_as_soon_as_a_signal_arrives(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signals_module, "RECHECK", 30.0)  # only a signal can wake the check
+    listener = signals_module.SignalListener("ws://127.0.0.1:9/signals", "Alice", None)
+    arrived = threading.Event()
+
+    def check() -> str:
+        assert arrived.is_set(), "nothing yet"
+        return "done"
+
+    def signal_later() -> None:
+        arrived.set()
+        listener._on_message(None, '{"type": "messages.new", "event": {}}')  # type: ignore[arg-type]
+
+    threading.Timer(0.05, signal_later).start()
+    started = time.monotonic()
+    assert listener.until(check, within=20) == "done"
+    assert time.monotonic() - started < 10
+    with pytest.raises(AssertionError, match="nothing yet"):
+        arrived.clear()
+        listener.until(check, within=0.2)
 
 
 def test_running_backends_offer_no_emulator_capability() -> None:

@@ -52,6 +52,7 @@ class Signals:
 
     def __init__(self, url: str) -> None:
         self.frames: list[dict] = []
+        self.close_answered = False  # a close frame came from the node
         self._cond = threading.Condition()
         self._ws = websocket.create_connection(url, timeout=DEADLINE)
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -64,6 +65,7 @@ class Signals:
             except (websocket.WebSocketException, OSError):
                 return
             if not text:  # the closing handshake
+                self.close_answered = True
                 return
             with self._cond:
                 self.frames.append(json.loads(text))
@@ -80,8 +82,17 @@ class Signals:
                            signal_type)
         return [frame for frame in frames if frame["type"] == signal_type][count - 1]
 
+    def send_close(self) -> None:
+        """The client's half of the closing handshake, the connection left open."""
+        self._ws.send_close()
+
     def close(self) -> None:
-        self._ws.close(timeout=1)
+        """Send the close frame and hang up: status-backend never answers a close."""
+        if self._ws.connected:
+            self._ws.send_close()
+        self._ws.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(DEADLINE)
+        self._ws.shutdown()
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -251,6 +262,19 @@ def test_signals_are_broadcast_and_never_replayed(node: Node) -> None:
         first.close()
 
 
+def test_a_close_from_the_client_goes_unanswered_and_signals_keep_coming(node: Node) -> None:
+    """status-backend never reads its websocket connections and gorilla processes a close only
+    for a reader: no close comes back, and signals are still written to the connection."""
+    signals = node.signals()
+    try:
+        signals.send_close()
+        node.call("LoginAccount", {"keyUid": "0x03", "password": "x"})
+        assert signals.wait_type("node.login")["event"]["error"]
+        assert not signals.close_answered
+    finally:
+        signals.close()
+
+
 # --- account functions -------------------------------------------------------------------------
 def test_initialize_application_answers_and_refuses_as_status_go(node: Node,
                                                                  tmp_path: Path) -> None:
@@ -377,6 +401,14 @@ def test_wakuext_results_have_status_go_shapes(fresh_node: Node, tmp_path: Path)
 
 
 # --- CallRPC -------------------------------------------------------------------------------------
+def test_invalid_utf8_in_a_call_reads_as_u_fffd_per_byte(node: Node) -> None:
+    """encoding/json replaces each byte that is not UTF-8 with U+FFFD."""
+    raw = b'{"jsonrpc":"2.0","id":7,"method":"wakuext_x\xff\xfey","params":[]}'
+    reply = node.call("CallRPC", raw=raw).json()
+    assert reply["error"] == {"code": -32601, "message": "the method wakuext_x\ufffd\ufffdy "
+                                                         "does not exist/is not available"}
+
+
 def test_unknown_methods_before_login_are_not_available(node: Node) -> None:
     assert node.rpc("wakuext_chats", [], call_id=7) == {
         "jsonrpc": "2.0", "id": 7,

@@ -67,6 +67,8 @@ _INT_RANGES = {"int": (-(2**63), 2**63 - 1), "int64": (-(2**63), 2**63 - 1),
 _ZERO: dict[str, object] = {"string": "", "bool": False, "float64": 0.0,
                             **dict.fromkeys(_INT_RANGES, 0)}
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an invalid UTF-8 byte (surrogateescape)
+
 _log = logging.getLogger(__name__)
 
 
@@ -132,7 +134,7 @@ def _reject_constant(name: str) -> object:
 
 def _replace_surrogates(value: object) -> object:
     if isinstance(value, str):
-        return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in value)
+        return _ESCAPED_BYTE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_replace_surrogates(item) for item in value]
     if isinstance(value, dict):

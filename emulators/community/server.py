@@ -3,8 +3,9 @@
 function of ``mobile/status.go``; any other path is ServeMux's 404.
 
 Each connection is served by its own thread; an upgraded ``/signals`` connection keeps its
-thread, which only reads what the client sends (status-backend never reads its websocket
-connections: pings go unanswered, a close is answered as the protocol requires).
+thread, which only watches for the client going away. status-backend never reads its websocket
+connections (``signals`` upgrades, keeps the connection and returns), and gorilla processes
+control frames only for a reader: pings go unanswered, and so does a close.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from wsproto.connection import Connection, ConnectionState, ConnectionType
-from wsproto.events import CloseConnection, TextMessage
-from wsproto.utilities import RemoteProtocolError
+from wsproto.events import TextMessage
 
 from emulators.community import endpoints
 from emulators.community.backend import Backend
@@ -57,28 +57,18 @@ class WebSocket:
             self._sock.shutdown(socket.SHUT_RDWR)
 
     def serve(self) -> None:
-        """Read until the client goes away; answer its close, ignore everything else."""
-        while self._read_once():
+        """Wait until the client goes away; what it sends (a close included) goes unread, as
+        nothing reads a status-backend connection."""
+        while self._client_there():
             pass
 
-    def _read_once(self) -> bool:
+    def _client_there(self) -> bool:
         try:
-            data = self._sock.recv(65536)
+            return bool(self._sock.recv(65536))
         except TimeoutError:
             return True
         except OSError:
             return False
-        with self._lock:
-            try:
-                self._ws.receive_data(data or None)
-                closing = [event for event in self._ws.events()
-                           if isinstance(event, CloseConnection)]
-            except RemoteProtocolError:
-                return False
-            if closing and self._ws.state is ConnectionState.REMOTE_CLOSING:
-                with contextlib.suppress(OSError):
-                    self._sock.sendall(self._ws.send(closing[0].response()))
-        return bool(data) and not closing
 
 
 def _tokens(values: list[str] | None) -> set[str]:

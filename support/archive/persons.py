@@ -7,6 +7,10 @@ start or attach the backend, connect to its signals, ``InitializeApplication``,
 the first person's storage node as bootstrap node, 2 block retries) and wait for
 ``community.historyArchivesProtocolEnabled``; later persons also connect their storage node to
 the first person's, as status-go's archive tests do.
+
+A backend the suite started is handed on, logged out, to the feature's next scenario when the
+``share`` rule allows (``support.shared_systems``): the n-th person of that scenario creates a new
+account on the n-th backend, as on a running target's backends.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,7 @@ from support.config import Settings
 from support.http_journal import HttpJournal
 from support.processes.launcher import ProcessLog
 from support.processes.ports import PortReservation, reserve_port
+from support.shared_systems import SharedSystems
 from support.waiting import eventually
 
 FIRST = "Alice"  # always started first: the others bootstrap their storage node from hers
@@ -58,12 +65,15 @@ class Persons:
     """Starts each person on first mention and releases everything in ``close()``."""
 
     def __init__(self, settings: Settings, target: Target, relay: WakuRelay,
-                 journal: HttpJournal | None, work_dir: Path) -> None:
+                 journal: HttpJournal | None, work_dir: Path, *,
+                 shared: SharedSystems | None = None) -> None:
         self.settings = settings
         self.target = target
         self.relay = relay
         self.journal = journal
         self.work_dir = work_dir
+        self.shared = None if isinstance(target, RunningTarget) else shared
+        self._handing_on = threading.Lock()  # releases run at once; one at a time hands on
         self.people: dict[str, Person] = {}
         self.problems: list[str] = []  # what the stop checks found
 
@@ -80,7 +90,7 @@ class Persons:
     # --- lifecycle ------------------------------------------------------------------------------
     def _start(self, name: str) -> Person:
         self.relay.ensure_started()
-        backend = self.target.start(name)
+        backend = self._backend(name)
         client = StatusBackendClient(backend.url, self.settings.timeout(60), self.journal)
         signals = SignalListener(client.signals_url, name, self.journal)
         data_dir = self.work_dir / name
@@ -91,6 +101,7 @@ class Persons:
             person.storage = CodexClient(backend.storage_url, self.settings.timeout(60),
                                          self.journal)
         try:
+            self.relay.wait_ready()  # it started alongside the first backend
             signals.connect(self.settings.timeout(10))
             client.initialize_application(str(data_dir), str(self.relay.fleets_file))
             start = signals.mark()
@@ -98,9 +109,23 @@ class Persons:
             self._after_login(person, start)
             self._enable_storage(person)
         except BaseException:
-            self._release(person)
+            self.problems += self._release(person)
             raise
         return person
+
+    def _backend(self, name: str) -> Backend:
+        """A backend an earlier scenario of the feature left logged out, or a new one (in the
+        feature's shared folder when it may be handed on)."""
+        if self.shared is None:
+            return self.target.start(name)
+        kept: Backend | None = self.shared.take(_slot(len(self.people) + 1),
+                                                self.target.share_key())
+        if kept is not None and kept.is_running():
+            kept.serve_next(name)
+            return kept
+        if kept is not None:
+            self.problems += kept.stop()
+        return self.target.start(name, home=self.shared.new_folder("status-backend-"))
 
     def _account_request(self, name: str, data_dir: Path) -> dict[str, Any]:
         """What status-go's test client sends (contract §2.2), without chain and wallet."""
@@ -201,25 +226,54 @@ class Persons:
             found += person.backend.logs(person.data_dir)
         return found
 
-    def close(self) -> None:
-        """Release every person, then the relay; what their stop checks find goes to
-        ``problems``."""
-        for person in reversed(list(self.people.values())):
-            self._release(person)
+    def close(self, share: bool = False) -> None:
+        """Release every person at once (each stop or logout waits for the storage node), then
+        the relay; with ``share`` the backends the suite started are handed on logged out to the
+        feature's next scenario. What the checks find goes to ``problems``."""
+        slots = {person.name: _slot(n) for n, person in enumerate(self.people.values(), start=1)}
+        people = list(self.people.values())
         self.people.clear()
-        self.problems += self.relay.close()
+        if people:
+            with ThreadPoolExecutor(max_workers=len(people), thread_name_prefix="release") as pool:
+                releases = [pool.submit(self._release, person, slots[person.name] if share
+                                        else None) for person in people]
+                for release in releases:
+                    self.problems += release.result()
+        self.problems += self.relay.close(share=share)
 
-    def _release(self, person: Person) -> None:
-        if isinstance(self.target, RunningTarget) and person.logged_in:
+    def _release(self, person: Person, slot: str | None = None) -> list[str]:
+        """Log out (a backend the suite did not start, or one handed on in ``slot``), close the
+        connections, then stop the backend or hand it on; returns what its checks found."""
+        keep = slot is not None and self.shared is not None and person.backend.is_running()
+        if (keep or isinstance(self.target, RunningTarget)) and person.logged_in:
             # The backend outlives the scenario: leave it logged out, as status-go's fixture.
             try:
                 person.client.logout(timeout=self.settings.timeout(10))
             except Exception as exc:
                 print(f"logging {person.name} out failed: {exc}", file=sys.stderr)
+                keep = False
         person.signals.close(within=self.settings.timeout(5))
         person.client.close()
         if person.storage is not None:
             person.storage.close()
-        self.problems += person.backend.stop(person.data_dir)
         for reservation in person.reservations:
             reservation.release()
+        if keep and slot is not None and self.shared is not None:
+            problems = person.backend.check(person.data_dir)
+            if not problems:
+                with self._handing_on:
+                    self.shared.keep(slot, self.target.share_key(), person.backend,
+                                     _stop_kept)
+                return []
+            return problems + person.backend.stop()
+        return person.backend.stop(person.data_dir)
+
+
+def _slot(place: int) -> str:
+    """Where the backend of a scenario's n-th person waits: the n-th person gets the n-th."""
+    return f"status-backend {place}"
+
+
+def _stop_kept(backend: Backend) -> str | None:
+    """Stop a backend kept for the feature's later scenarios; what its checks found."""
+    return "; ".join(backend.stop()) or None

@@ -4,23 +4,35 @@ status-backend keeps no backlog, so the listener connects before ``InitializeApp
 reconnects by itself if the connection drops. Waits work as status-go's ``expect_signal``: a
 predicate over the frames received, from the first (``start="beginning"``) or from an index
 (``start=<mark()>``) on; on timeout the message says which signals did arrive.
+
+status-backend never reads its websocket connections (its ``/signals`` handler upgrades, keeps
+the connection and returns), and gorilla answers a close frame only while the application reads
+(``doc.go``: "The application must read the connection to process close, ping and pong
+messages"). So no close reply ever comes: closing sends the close frame and shuts the socket,
+which ends the reading thread at once, instead of waiting for a reply.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import websocket
 
 from support.http_journal import HttpJournal
 
 _RECONNECT_AFTER = 0.5  # seconds between reconnection attempts
+# A state check (``until``) runs again when a signal arrives, and at least this often: the node
+# reports its progress in signals, but not every change of state comes with one.
+RECHECK = 0.25
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class SignalListener:
     def _on_open(self, _app: websocket.WebSocketApp) -> None:
         with self._cond:
             self._open = True
+            if self._closing:  # connected while being closed: hang up at once
+                self._hang_up()
             self._cond.notify_all()
 
     def _on_close(self, _app: websocket.WebSocketApp, *_args: object) -> None:
@@ -115,13 +129,27 @@ class SignalListener:
 
     def close(self, within: float) -> None:
         """Close the websocket and wait up to ``within`` seconds for its thread to end."""
-        self._closing = True
-        if self._app is not None:
-            self._app.close()
         with self._cond:
+            self._closing = True
+            hung_up = self._hang_up()
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=within)
+            if hung_up is not None and not self._thread.is_alive():
+                hung_up.close()  # the reader has let go of it: release the descriptor
+
+    def _hang_up(self) -> socket.socket | None:
+        """Send the close frame and shut the socket, waking the reader (with ``_cond`` held);
+        returns the socket, if a connection was open."""
+        connection = self._app.sock if self._app is not None else None
+        raw: socket.socket | None = connection.sock if connection is not None else None
+        if connection is None or raw is None or not connection.connected:
+            return None
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            connection.send_close()
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)
+        return raw
 
     # --- what arrived ---------------------------------------------------------------------------
     def mark(self) -> int:
@@ -139,6 +167,23 @@ class SignalListener:
         if not counts:
             return "no signal at all"
         return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
+
+    def until(self, check: Callable[[], T], within: float) -> T:
+        """Call ``check`` until it stops raising AssertionError: again as soon as a signal
+        arrives, and at least every ``RECHECK`` seconds; after ``within`` seconds the last
+        AssertionError (which says what the check last saw) propagates."""
+        deadline = time.monotonic() + within
+        while True:
+            seen = self.mark()
+            try:
+                return check()
+            except AssertionError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+            with self._cond:
+                if len(self._signals) == seen:
+                    self._cond.wait(min(RECHECK, remaining))
 
     def _matching(self, signal_type: str, within: float, first: int,
                   matches: Callable[[Signal], bool],

@@ -6,6 +6,10 @@
 - ``BinaryTarget`` (``status_backend_binary``): the same command line, plain environment.
 - ``RunningTarget`` (``status_backend_urls``): persons map to the running backends in order.
 
+A backend the suite started may serve the feature's later scenarios (``support.shared_systems``):
+it is then left logged out, as a running target's backends are, and the next scenario's person
+of the same place creates a new account on it; its log from ``log_since`` on is that scenario's.
+
 Each owns its command line, environment, readiness (``/health`` within a scaled deadline), stop
 (the launcher's SIGTERM-then-SIGKILL of the whole tree) and the checks made on it (exit code 0, no
 panic or traceback in the backend's log, no ``ERR`` line or traceback in an emulated storage
@@ -33,6 +37,8 @@ from support.processes.checks import (
     NOTHING,
     PYTHON_TRACEBACK,
     LogScan,
+    log_problem,
+    log_size,
     scan_logs,
     stop_and_check,
 )
@@ -125,6 +131,7 @@ class Backend:
     log_scan: LogScan = NOTHING  # what in the backend's log means it is broken
     storage_log_scan: LogScan = NOTHING  # the same for its storage node's log
     clean_exits: tuple[int, ...] = (0,)
+    log_since: int = 0  # where the current scenario's part of the backend's log begins
 
     @property
     def storage_url(self) -> str | None:
@@ -132,7 +139,8 @@ class Backend:
 
     def logs(self, data_dir: Path) -> list[ProcessLog]:
         found = [] if self.process is None else [ProcessLog(self.process.name,
-                                                            self.process.log_path)]
+                                                            self.process.log_path,
+                                                            self.log_since)]
         found += [ProcessLog(f"storage node of {self.owner} ({path.parent.name})", path)
                   for path in sorted(data_dir.rglob(STORAGE_LOG))]
         return found
@@ -158,12 +166,31 @@ class Backend:
         return sum(1 for c in connections if c.raddr and c.raddr.port == self.storage_port
                    and c.status == psutil.CONN_ESTABLISHED)
 
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.is_running()
+
+    def serve_next(self, owner: str) -> None:
+        """Serve another scenario's person: their part of the log begins now."""
+        assert self.process is not None
+        self.owner = owner
+        self.log_since = log_size(self.process.log_path)
+
+    def check(self, data_dir: Path) -> list[str]:
+        """Check the running backend's log (this scenario's part) and its storage node's (in
+        the account's ``data_dir``) without stopping it; returns what the checks found."""
+        assert self.process is not None
+        found = log_problem(self.process.name, self.process.log_path, self.log_scan,
+                            self.log_since)
+        return ([found] if found else []) + scan_logs(self.logs(data_dir)[1:],
+                                                      self.storage_log_scan)
+
     def stop(self, data_dir: Path | None = None) -> list[str]:
         """Stop the backend (if the suite started it) and check it and the log of its storage
         node (in the account's ``data_dir``); returns what the checks found."""
         problems: list[str] = []
         if self.process is not None:
-            problems += stop_and_check(self.process, self.log_scan, clean=self.clean_exits)
+            problems += stop_and_check(self.process, self.log_scan, self.log_since,
+                                       self.clean_exits)
             if data_dir is not None:
                 problems += scan_logs(self.logs(data_dir)[1:], self.storage_log_scan)
         for reservation in self.reservations:
@@ -188,20 +215,27 @@ class _StartedTarget:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def share_key(self) -> tuple[object, ...]:
+        """What a backend must have been started with to serve another scenario."""
+        return (self.kind, tuple(self.command()))
+
     def environment(self, backend: Backend) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("STATUS_EMULATOR_")}
 
-    def start(self, person: str) -> Backend:
+    def start(self, person: str, home: Path | None = None) -> Backend:
+        """A new backend for ``person``; with ``home``, its working folder and log are there
+        (a folder that outlives the scenario, for a backend later scenarios may use)."""
+        work_dir, log_dir = (home, home) if home is not None else (self.work_dir, self.log_dir)
         port = reserve_port()
         backend = Backend(person, f"http://127.0.0.1:{port.port}", reservations=[port],
                           log_scan=self.log_scan, storage_log_scan=self.storage_log_scan)
         env = self.environment(backend)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        work_dir.mkdir(parents=True, exist_ok=True)
         backend.process = ManagedProcess(ProcessSpec(
             name=f"status-backend of {person}",
             argv=[*self.command(), "--address", f"127.0.0.1:{port.port}"],
-            cwd=self.work_dir, env=env,
-            log_path=self.log_dir / f"status-backend-{person}.log",
+            cwd=work_dir, env=env,
+            log_path=log_dir / f"status-backend-{person}.log",
             readiness=Health(backend.url + "/health", self.settings.timeout(PROBE_WITHIN)),
             ready_within=self.settings.timeout(READY_WITHIN),
             stop_grace=self.settings.timeout(STOP_GRACE),
@@ -227,6 +261,9 @@ class EmulatorTarget(_StartedTarget):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "emulators.community"]
+
+    def share_key(self) -> tuple[object, ...]:
+        return (*super().share_key(), str(self.token_ledger))
 
     def environment(self, backend: Backend) -> dict[str, str]:
         storage = reserve_port()
@@ -259,7 +296,11 @@ class RunningTarget:
         self.settings = settings
         self._handed_out = 0
 
-    def start(self, person: str) -> Backend:
+    def share_key(self) -> tuple[object, ...]:
+        """Its backends are someone else's: the suite never hands them on itself."""
+        return (self.kind,)
+
+    def start(self, person: str, home: Path | None = None) -> Backend:
         urls = self.settings.status_backend_urls
         if self._handed_out >= len(urls):
             raise AssertionError(f"the scenario needs a status-backend for {person}, but "

@@ -159,7 +159,7 @@ class ArchiveWorld:
             assert person.wakuext.fetch_community(community.id), \
                 f"{member}'s node does not know {name!r} yet"
 
-        eventually(known, self.within(30), interval=0.2)
+        person.signals.until(known, self.within(30))
         person.wakuext.request_to_join(community.id, person.address)
 
         def joined() -> None:
@@ -167,7 +167,7 @@ class ArchiveWorld:
             assert found.get("joined") or found.get("isMember"), \
                 f"{member} has asked to join {name!r} but is not a member yet"
 
-        eventually(joined, self.within(30), interval=0.2)
+        person.signals.until(joined, self.within(30))
 
     def grant_token(self, member: str, name: str) -> None:
         """The emulated chain: the member's revealed address now holds the community's token."""
@@ -220,9 +220,9 @@ class ArchiveWorld:
             texts = self.texts(member, channel)
             assert text in texts, f"{member} does not see {text!r} in {channel} (sees {texts})"
 
-        eventually(visible, self.within(seconds), interval=0.2)
-        community = self.community_of_chat(self.channel(channel))
         signals = self.person(member).signals
+        signals.until(visible, self.within(seconds))
+        community = self.community_of_chat(self.channel(channel))
         imports = [s for s in signals.since() if s.type == IMPORTING and s.about(community.id)]
         assert imports, (f"{member} sees {text!r} in {channel}, but {member}'s node never "
                          f"reported importing an archive of {community.name!r} (it sent: "
@@ -275,7 +275,7 @@ class ArchiveWorld:
                 f"{member} has downloaded {len(downloaded)} and imported {len(done)} archives "
                 f"of {name!r}, not {count}")
 
-        eventually(imported, self.within(seconds), interval=0.2)
+        self.person(member).signals.until(imported, self.within(seconds))
 
     def wait_until_downloaded(self, member: str, count: int, name: str, seconds: float) -> None:
         """Until the member has downloaded exactly ``count`` archives."""
@@ -285,7 +285,7 @@ class ArchiveWorld:
             assert len(ids) == count, (f"{member} has downloaded {len(ids)} archives of "
                                        f"{name!r}, not {count}")
 
-        eventually(downloaded, self.within(seconds), interval=0.2)
+        self.person(member).signals.until(downloaded, self.within(seconds))
 
     def expect_no_import(self, member: str, name: str, seconds: float) -> None:
         """For ``seconds`` after the last announcement the member imports nothing."""
@@ -420,9 +420,10 @@ class ArchiveWorld:
     def log_files(self) -> list[ProcessLog]:
         return self.persons.log_files()
 
-    def close(self) -> None:
+    def close(self, share: bool = False) -> None:
+        """Release the people; with ``share`` their backends may serve the next scenario."""
         for process in self.paused:  # a frozen process would sit out its SIGTERM
             with contextlib.suppress(psutil.Error):
                 process.resume()
         self.paused.clear()
-        self.persons.close()
+        self.persons.close(share=share)
