@@ -14,6 +14,8 @@ BEHAVE_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 SHARD ?=
 RUN_ARGS = --jobs $(JOBS) $(if $(SHARD),--shard $(SHARD))
+# pytest workers (pytest-xdist): most tests wait on processes and timeouts, so two per core pay.
+PYTEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 # The browser that checks the HTML report (Debian's chromium, installed through apt when missing).
 CHROMIUM ?= chromium
 export CHROMIUM
@@ -29,7 +31,7 @@ test: lint pytest $(WIRE_STAMP) $(NODE_STAMP) browser
 	$(PY) -m support.acceptance --check-report $(RUN_ARGS) $(BEHAVE_ARGS)
 
 pytest: $(WIRE_STAMP) $(NODE_STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_JOBS)
 
 # Check an existing report (from `make acceptance`) in headless Chromium.
 report-check: $(PY_STAMP) browser
