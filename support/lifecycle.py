@@ -75,9 +75,9 @@ def _in_step(frame: FrameType | None) -> bool:
 
 def stop_in_order(context: Context) -> None:
     """The first SIGINT or SIGTERM aborts the run the way behave handles a Ctrl-C, but never in
-    the middle of a hook: a step is interrupted (KeyboardInterrupt) at once; during a hook, which
-    may be stopping processes, the run is only marked aborted. Either way behave skips what is
-    left and still runs the after-hooks, which stop every system, and writes the results.
+    the middle of a hook: the run is marked aborted at once, and a step is also interrupted
+    (KeyboardInterrupt); a hook, which may be stopping processes, goes on. Either way behave skips
+    what is left and still runs the after-hooks, which stop every system, and writes the results.
     A second signal kills everything this process started and exits at once."""
     received: list[int] = []
 
@@ -90,9 +90,11 @@ def stop_in_order(context: Context) -> None:
         received.append(signum)
         print(f"\n{signal.Signals(signum).name}: stopping after the current step",
               file=sys.__stderr__, flush=True)
+        # Marked aborted first, whatever happens to the KeyboardInterrupt below: code inside a
+        # step (a library's clean-up, say) may swallow it, and the run must stop all the same.
+        context.abort(reason=signal.Signals(signum).name)
         if _in_step(frame):
             raise KeyboardInterrupt
-        context.abort(reason=signal.Signals(signum).name)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
