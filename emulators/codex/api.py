@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import platform
+import os
 import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from pathlib import Path
 
 import base58
 
@@ -51,6 +51,7 @@ from emulators.codex.node import (
     RetriesExhaustedError,
 )
 from emulators.codex.store import BlockInUseError, QuotaExceededError
+from emulators.serving import PromptStop
 from wire.cid import CODEX_MANIFEST, IDENTITY, SHA2_256, Cid, CidError, decode_varint
 from wire.codex_manifest import Manifest, ManifestError
 
@@ -62,10 +63,11 @@ HTML_UTF8 = "text/html; charset=utf-8"
 PLAIN = "text/plain"
 JSON_TYPE = "application/json"
 _CPU_NAMES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "arm"}
-_NIM_CPU = _CPU_NAMES.get(platform.machine(), platform.machine().lower())
-SERVER_HEADER = f"nim-presto/0.0.3 ({_NIM_CPU}/{platform.system().lower()})"
+_UNAME = os.uname()  # what platform.machine() and platform.system() report, without importing it
+_NIM_CPU = _CPU_NAMES.get(_UNAME.machine, _UNAME.machine.lower())
+SERVER_HEADER = f"nim-presto/0.0.3 ({_NIM_CPU}/{_UNAME.sysname.lower()})"
 MIME_TYPES = frozenset(
-    resources.files("emulators.codex").joinpath("nim_mimetypes.txt").read_text().split()
+    Path(__file__).with_name("nim_mimetypes.txt").read_text().split()
 )
 _DRAIN_LIMIT = 64 * 1024 * 1024
 # presto's SegmentedPath refuses paths of more than 64 segments (the method is the first one).
@@ -636,7 +638,7 @@ def _find_route(segments: list[str]) -> tuple[Route, tuple[str, ...]] | None:
     return None
 
 
-class CodexHttpServer(ThreadingHTTPServer):
+class CodexHttpServer(PromptStop, ThreadingHTTPServer):
     """A threaded HTTP/1.1 server bound to ``--api-bindaddr:--api-port``."""
 
     daemon_threads = True

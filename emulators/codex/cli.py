@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +155,8 @@ def _config_file_arguments(argv: Sequence[str], environ: Mapping[str, str],
     path = probe.parse_known_args(argv)[0].config_file
     if not path:
         return []
+    import tomllib  # noqa: PLC0415 - only a node given a config file needs the TOML parser
+
     try:
         with open(path, "rb") as handle:
             table = tomllib.load(handle)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from emulators.codex.http_io import send_file_range
 from emulators.codex.store import RepoStore
-from emulators.serving import SHUTDOWN_POLL
+from emulators.serving import PromptStop
 
 _BLOCK = re.compile(r"^/block/([A-Za-z0-9]+)$")
 _LEAVES = re.compile(r"^/leaves/([A-Za-z0-9]+)/(\d+)/(\d+)$")
@@ -182,7 +182,7 @@ class _ExchangeHandler(BaseHTTPRequestHandler):
             self._reply(404)
 
 
-class ExchangeServer(ThreadingHTTPServer):
+class ExchangeServer(PromptStop, ThreadingHTTPServer):
     """Serves this node's blocks to its peers."""
 
     daemon_threads = True
@@ -195,8 +195,7 @@ class ExchangeServer(ThreadingHTTPServer):
         super().__init__(address, _ExchangeHandler)
 
     def start(self) -> None:
-        threading.Thread(target=self.serve_forever, args=(SHUTDOWN_POLL,), name="exchange",
-                         daemon=True).start()
+        self.start_serving("exchange")
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A peer that gave up on an answer (closed mid-reply) is routine, not a traceback."""

@@ -6,7 +6,6 @@ once they have joined their cluster, which is also when Goverse starts its HTTP 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
@@ -15,7 +14,7 @@ from emulators.gohttp import GoHandler
 from emulators.goverse.logs import GoverseLogger
 from emulators.goverse.netaddr import check_bindable
 from emulators.http_json import send_json
-from emulators.serving import SHUTDOWN_POLL
+from emulators.serving import PromptStop
 
 
 def bind_address(address: str) -> tuple[str, int]:
@@ -23,6 +22,10 @@ def bind_address(address: str) -> tuple[str, int]:
     loopback here: the suite's servers never listen beyond 127.0.0.1. Raises
     ``netaddr.ListenError`` (an OSError) with Go's ``net.Listen`` text."""
     return check_bindable(address)
+
+
+class _Server(PromptStop, ThreadingHTTPServer):
+    daemon_threads = True
 
 
 class HttpService:
@@ -33,15 +36,13 @@ class HttpService:
         class NoDelay(handler):  # type: ignore[valid-type, misc]
             disable_nagle_algorithm = True  # as Go's net package does on every connection
 
-        self._server = ThreadingHTTPServer(bind_address(address), NoDelay)
-        self._server.daemon_threads = True
+        self._server = _Server(bind_address(address), NoDelay)
 
     def start(self) -> None:
-        threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL,),
-                         daemon=True).start()
+        self._server.start_serving("http")
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop_serving()
         self._server.server_close()
 
 
