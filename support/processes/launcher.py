@@ -22,9 +22,10 @@ import psutil
 from support.processes import reaper
 from support.processes.readiness import NotReadyError, ProcessOutput, Readiness
 
-# Readiness probes start 20 ms apart and back off to 0.1 s: a probe costs a connection attempt,
-# a longer pause only makes the start look slower than it was.
-_POLL_START, _POLL_MAX = 0.02, 0.1
+# Readiness probes go 20 ms apart for the first second (where the emulated processes become
+# ready: a probe costs a connection attempt, a longer pause only makes the start look slower than
+# it was), then 0.1 s apart.
+_POLL_FAST, _POLL_FAST_FOR, _POLL_SLOW = 0.02, 1.0, 0.1
 
 
 class ProcessStartError(RuntimeError):
@@ -146,7 +147,7 @@ class ManagedProcess:
         readiness, output = self.spec.readiness, self._output
         assert readiness is not None and self._popen is not None
         deadline = time.monotonic() + self.spec.ready_within
-        interval = _POLL_START
+        fast_until = time.monotonic() + _POLL_FAST_FOR
         last = "not checked yet"
         while True:
             code = self._popen.poll()
@@ -169,8 +170,8 @@ class ManagedProcess:
                     self.log_path,
                     tail_of(self.log_path),
                 )
+            interval = _POLL_FAST if time.monotonic() < fast_until else _POLL_SLOW
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 2, _POLL_MAX)
 
     def _tree(self) -> list[psutil.Process]:
         if self._popen is None:
