@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulators.community import rpc
 from emulators.community.archives import downloader
+from emulators.community.archives import storage as storage_module
 from emulators.community.archives.downloader import ArchiveBatch
 from emulators.community.archives.service import ArchiveService
 from emulators.community.archives.storage import OverrideError, StorageConfig, apply_overrides
@@ -485,6 +486,46 @@ def test_stop_ends_the_storage_node(make_node: Callable[..., Node]) -> None:
     node.service.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_the_storage_node_comes_from_a_spare_started_at_login(
+        make_node: Callable[..., Node]) -> None:
+    node = make_node("spared")  # the login prepares a spare: it imports while nothing waits
+    enable(node)
+    storage = node.service._node
+    assert storage is not None and storage.pid is not None
+    assert "emulators.community.archives.spare" in _cmdline(storage.pid)
+    log = (node.data_dir / "logos-storage.log").read_text()
+    assert "REST service started" in log
+    assert storage.client is not None and storage.client.debug_info()["id"]
+    waiting = storage_module.SPARE.take()  # the next login's spare is on its way already
+    process = None if waiting is None else waiting.spawned()
+    assert waiting is not None and process is not None and process.stdin is not None
+    process.stdin.close()  # never handed its flags: it ends of its own (end of input)
+    waiting.owner.join(10)
+    assert process.poll() == 0
+    node.service.stop()
+
+
+def test_a_spare_that_died_is_replaced_by_a_fresh_node(make_node: Callable[..., Node]) -> None:
+    node = make_node("unspared")
+    spare = storage_module.SPARE.take()
+    assert spare is not None
+    process = spare.spawned()
+    assert process is not None
+    process.kill()
+    process.wait()
+    with storage_module.SPARE._lock:
+        storage_module.SPARE._waiting = spare
+    enable(node)
+    storage = node.service._node
+    assert storage is not None and storage.pid is not None
+    assert "-m emulators.codex " in _cmdline(storage.pid)
+    node.service.stop()
 
 
 def test_enabling_runs_init_history_archive_tasks(make_node: Callable[..., Node]) -> None:

@@ -409,6 +409,14 @@ def test_invalid_utf8_in_a_call_reads_as_u_fffd_per_byte(node: Node) -> None:
                                                          "does not exist/is not available"}
 
 
+def test_a_lone_surrogate_escape_in_a_call_reads_as_u_fffd(node: Node) -> None:
+    """encoding/json decodes an escaped lone surrogate (valid UTF-8 text) as U+FFFD too."""
+    raw = b'{"jsonrpc":"2.0","id":7,"method":"wakuext_x\\udc80y","params":[]}'
+    reply = node.call("CallRPC", raw=raw).json()
+    assert reply["error"] == {"code": -32601, "message": "the method wakuext_x\ufffdy "
+                                                         "does not exist/is not available"}
+
+
 def test_unknown_methods_before_login_are_not_available(node: Node) -> None:
     assert node.rpc("wakuext_chats", [], call_id=7) == {
         "jsonrpc": "2.0", "id": 7,

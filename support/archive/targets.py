@@ -146,14 +146,15 @@ class Backend:
         return found
 
     def storage_process(self) -> psutil.Process:
-        """The storage node the backend started for this person (its REST port is the one the
-        suite chose)."""
+        """The storage node the backend started for this person: its process listening on the
+        REST port the suite chose."""
         if self.process is None or self.storage_port is None:
             raise AssertionError(f"{self.owner}'s storage node is not a process the suite knows")
-        flag = f"--api-port={self.storage_port}"
         for child in psutil.Process(self.process.pid).children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                if flag in child.cmdline():
+                if any(c.laddr and c.laddr.port == self.storage_port
+                       and c.status == psutil.CONN_LISTEN
+                       for c in child.net_connections(kind="tcp")):
                     return child
         raise AssertionError(f"{self.owner}'s storage node is not running")
 

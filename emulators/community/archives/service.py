@@ -25,6 +25,7 @@ from emulators.community.archives.downloader import HistoryDownloader
 from emulators.community.archives.importer import ArchiveImporter
 from emulators.community.archives.manager import ArchiveManager, ArchiveRun
 from emulators.community.archives.storage import (
+    SPARE,
     OverrideError,
     StorageConfig,
     StorageNode,
@@ -90,6 +91,7 @@ class ArchiveService:
         self._manager = ArchiveManager(self._ctx)
         self._importer = ArchiveImporter(self._ctx)
         self._downloader = HistoryDownloader(self._ctx, self._importer)
+        SPARE.prepare()  # the storage node an enable starts is then mostly started already
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -8,6 +8,7 @@ nim-codex's harness passes, built from the same NodeConfig fields and their over
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -20,12 +21,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from emulators.community.archives.codex_rest import StorageClient, StorageError
 from emulators.community.seams import ENV_CODEX_COMMAND, ENV_STORAGE_API_PORT
 
 READY_WITHIN = 60.0  # what nim-codex's harness allows
 STOP_GRACE = 5.0
+_POLL = 0.01  # seconds between looks at a starting node (its log, its REST API)
 _PR_SET_PDEATHSIG = 1
 _REST_STARTED = re.compile(r"REST service started.*?address=\"?([0-9.]+):(\d+)")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -157,6 +160,10 @@ def node_flags(config: NodeConfig, data_dir: Path, api_port: int) -> list[str]:
     return flags
 
 
+_DEFAULT_COMMAND = [sys.executable, "-m", "emulators.codex"]
+_SPARE_COMMAND = [sys.executable, "-m", "emulators.community.archives.spare"]
+
+
 def _command_prefix() -> list[str]:
     raw = os.environ.get(ENV_CODEX_COMMAND, "")
     if raw:
@@ -166,7 +173,7 @@ def _command_prefix() -> list[str]:
             argv = None
         if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
             return argv
-    return [sys.executable, "-m", "emulators.codex"]
+    return _DEFAULT_COMMAND
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
@@ -184,6 +191,85 @@ def _dies_with(parent: int) -> Callable[[], None]:
     return arm
 
 
+class _Child:
+    """A storage node process and the thread that spawned it and waits for it:
+    PR_SET_PDEATHSIG follows the spawning *thread*, so it must live as long as the child, never
+    be a short-lived request thread."""
+
+    def __init__(self, argv: list[str], cwd: Path, log_path: Path | None) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.error: BaseException | None = None
+        self._started = threading.Event()
+        self.owner = threading.Thread(target=self._own, args=(argv, cwd, log_path),
+                                      name="storage-node", daemon=True)
+        self.owner.start()
+
+    def _own(self, argv: list[str], cwd: Path, log_path: Path | None) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_")}
+        try:
+            with contextlib.ExitStack() as files:
+                if log_path is None:  # a spare: it opens the log it is given; until then
+                    # what goes wrong (an import) shows in this node's own log
+                    out: int | BinaryIO = subprocess.DEVNULL
+                    err: int | None = None
+                else:
+                    out, err = files.enter_context(open(log_path, "ab")), subprocess.STDOUT
+                    os.chmod(log_path, 0o600)
+                self.process = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL if log_path else subprocess.PIPE,
+                    stdout=out, stderr=err, env=env, cwd=cwd,
+                    preexec_fn=_dies_with(os.getpid()))  # noqa: PLW1509
+        except OSError as exc:
+            self.error = exc
+            self._started.set()
+            return
+        self._started.set()
+        self.process.wait()
+
+    def spawned(self) -> subprocess.Popen[bytes] | None:
+        """The process once spawned (None if it could not be)."""
+        self._started.wait()
+        return self.process
+
+    def run(self, flags: list[str], cwd: Path, log_path: Path) -> bool:
+        """Hand a spare its node's flags; False if it is no longer there to take them."""
+        process = self.spawned()
+        if process is None or process.stdin is None or process.poll() is not None:
+            return False
+        request = {"args": flags, "log": str(log_path), "cwd": str(cwd)}
+        try:
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.close()
+        except OSError:
+            return False
+        return True
+
+
+class _Spare:
+    """At most one storage node process of the default command, started ahead of need and
+    waiting for its flags (``emulators.community.archives.spare``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: _Child | None = None
+
+    def prepare(self) -> None:
+        """Start a spare unless one waits (or a real binary is configured)."""
+        if _command_prefix() is not _DEFAULT_COMMAND:
+            return
+        with self._lock:
+            if self._waiting is None:
+                self._waiting = _Child(_SPARE_COMMAND, Path("/"), None)
+
+    def take(self) -> _Child | None:
+        with self._lock:
+            child, self._waiting = self._waiting, None
+        return child
+
+
+SPARE = _Spare()
+
+
 class StorageNode:
     """One running storage node, its REST client and its log."""
 
@@ -193,25 +279,27 @@ class StorageNode:
         self.log_path = data_dir / "logos-storage.log"
         self.client: StorageClient | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._started = threading.Event()
-        self._spawn_error: BaseException | None = None
         self._owner: threading.Thread | None = None
 
     def start(self, ready_within: float = READY_WITHIN) -> StorageClient:
-        """Start the node and wait until its REST API answers; raises StorageError if not."""
+        """Start the node (a spare's, if one waits) and wait until its REST API answers;
+        raises StorageError if not."""
         port_text = os.environ.get(ENV_STORAGE_API_PORT, "")
         api_port = int(port_text) if port_text.isdigit() else 0
-        argv = [*_command_prefix(), *node_flags(self.config, self.data_dir, api_port)]
+        prefix = _command_prefix()
+        flags = node_flags(self.config, self.data_dir, api_port)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        # PR_SET_PDEATHSIG follows the spawning *thread*: spawn from one that lives as long as
-        # the child, never from a short-lived request thread.
-        self._owner = threading.Thread(target=self._own, args=(argv,), name="storage-node",
-                                       daemon=True)
-        self._owner.start()
-        self._started.wait()
+        child = SPARE.take() if prefix is _DEFAULT_COMMAND else None
+        if child is not None:
+            self.log_path.touch(0o600)
+            os.chmod(self.log_path, 0o600)
+        if child is None or not child.run(flags, self.data_dir, self.log_path):
+            child = _Child([*prefix, *flags], self.data_dir, self.log_path)
+        SPARE.prepare()  # for the next login of this backend
+        self._owner, self._process = child.owner, child.spawned()
         if self._process is None:
-            raise StorageError(f"cannot start the storage node: {self._spawn_error}")
+            raise StorageError(f"cannot start the storage node: {child.error}")
         deadline = time.monotonic() + ready_within
         try:
             port = api_port or self._port_from_log(offset, deadline)
@@ -221,21 +309,6 @@ class StorageNode:
             self.stop()
             raise
         return self.client
-
-    def _own(self, argv: list[str]) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CODEX_")}
-        try:
-            with open(self.log_path, "ab") as log:
-                os.chmod(self.log_path, 0o600)
-                self._process = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=env, cwd=self.data_dir, preexec_fn=_dies_with(os.getpid()))  # noqa: PLW1509
-        except OSError as exc:
-            self._spawn_error = exc
-            self._started.set()
-            return
-        self._started.set()
-        self._process.wait()
 
     def _exited(self) -> bool:
         return self._process is None or self._process.poll() is not None
@@ -249,7 +322,7 @@ class StorageNode:
                 match = _REST_STARTED.search(log.read().decode("utf-8", "replace"))
             if match:
                 return int(match.group(2))
-            waiter.wait(0.05)
+            waiter.wait(_POLL)
         raise StorageError(self._failure("did not report its REST address"))
 
     def _wait_ready(self, client: StorageClient, deadline: float) -> None:
@@ -259,7 +332,7 @@ class StorageNode:
                 client.debug_info(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
                 return
             except StorageError:
-                waiter.wait(0.05)
+                waiter.wait(_POLL)
         raise StorageError(self._failure("did not become ready"))
 
     def _failure(self, what: str) -> str:
