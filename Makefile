@@ -8,6 +8,9 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 WIRE_STAMP := wire/pb/.built
 PROTOS := $(wildcard proto/*/*.proto)
+# Python's bytecode cache stays on (also where the machine turns it off): every worker, test and
+# emulated process would otherwise compile the project's modules again at each start.
+unexport PYTHONDONTWRITEBYTECODE
 # Extra behave arguments, e.g. make acceptance BEHAVE_ARGS='-t @critical -D timeout_multiplier=2'
 BEHAVE_ARGS ?=
 # Worker processes (default: every core) and an optional SHARD=K/N for splitting across machines.

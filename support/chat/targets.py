@@ -68,11 +68,8 @@ class GoverseEmulator(_GoverseTarget):
         return [sys.executable, "-m", EMULATOR_MODULES[role]]
 
     def environment(self, name: str) -> dict[str, str]:
-        """With short timings, and without PYTHONDONTWRITEBYTECODE: the first program caches
-        the emulators' compiled modules for every later start."""
-        env = {**super().environment(name), **EMULATOR_TIMING}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        return env
+        """With short timings."""
+        return {**super().environment(name), **EMULATOR_TIMING}
 
 
 class GoverseBinary(_GoverseTarget):

@@ -72,13 +72,6 @@ class CodexEmulator(_StartedCodex):
     def command(self) -> list[str]:
         return [sys.executable, "-m", "emulators.codex"]
 
-    def environment(self) -> dict[str, str]:
-        """Also without PYTHONDONTWRITEBYTECODE: the first node caches the emulator's compiled
-        modules, so that the hundreds started after it do not compile them again."""
-        env = super().environment()
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        return env
-
 
 class CodexBinary(_StartedCodex):
     kind = CodexTargetKind.BINARY

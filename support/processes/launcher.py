@@ -113,6 +113,9 @@ class ManagedProcess:
         reaper.ensure_watchdog()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**self.spec.env, **reaper.child_markers(), reaper.PROCESS_MARKER: self._marker}
+        # Python's bytecode cache stays on for what the suite starts (also where the machine turns
+        # it off): the first emulated process compiles the modules, the hundreds after it read them.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         with open(self.log_path, "ab") as log:
             log.write(f"### {time.strftime('%H:%M:%S')} starting: {' '.join(self.spec.argv)}\n"
                       .encode())
