@@ -1,4 +1,5 @@
-"""What the emulators' ``socketserver`` servers share: a serving loop that stops at once.
+"""What the emulated programs share about stopping: a serving loop that stops at once, and
+SIGTERM/SIGINT caught without a Python signal handler.
 
 ``serve_forever`` looks for ``shutdown()`` only between polls (0.5 s by default), so each server of
 an emulated process added up to a poll interval to its stop; the real programs close their
@@ -9,6 +10,7 @@ pair when told to stop.
 from __future__ import annotations
 
 import selectors
+import signal
 import socket
 import socketserver
 import threading
@@ -42,3 +44,35 @@ class PromptStop(socketserver.BaseServer):
                     self.service_actions()
         finally:
             self._loop_ended.set()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, caught from construction on (make it in the main thread, where a real
+    program's ``signal.Notify`` would be); ``wait`` blocks until the first one and returns it.
+
+    The Python-level handler does nothing: Python's own C-level handler writes the signal's
+    number to a socket that ``wait`` reads, whichever thread the kernel delivered it to. A
+    handler that sets a ``threading.Event`` can deadlock the process for good when the signal
+    lands while the main thread holds the event's lock (entering ``Event.wait`` as another
+    thread takes the GIL), which a busy machine makes likely enough to see.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = socket.socketpair()
+        self._write.setblocking(False)
+        signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _noted_by_the_wakeup_socket)
+
+    def wait(self) -> signal.Signals:
+        while True:
+            for number in self._read.recv(64):
+                if number in STOP_SIGNALS:
+                    return signal.Signals(number)
+
+
+def _noted_by_the_wakeup_socket(_signum: int, _frame: object) -> None:
+    """The Python-level handler does nothing: the C-level one has written to the socket."""

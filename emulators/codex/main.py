@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import threading
@@ -16,6 +15,7 @@ from emulators.codex.exchange import ExchangeServer
 from emulators.codex.identity import NodeIdentity, UnsafeKeyFileError
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.node import CodexNode
+from emulators.serving import StopSignals
 
 
 def _bind_discovery(config: NodeConfig) -> socket.socket:
@@ -41,9 +41,7 @@ def run(config: NodeConfig, logger: ChroniclesLogger) -> int:
     node.start_network([server.server_address[:2] for server in exchanges], udp)
     for exchange in exchanges:
         exchange.start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = StopSignals()
     server = CodexHttpServer(node)
     threading.Thread(target=node.run_maintenance, name="maintenance", daemon=True).start()
     server.start_serving("rest")

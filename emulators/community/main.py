@@ -23,6 +23,7 @@ from emulators import goflag, netaddr
 from emulators.community.backend import Backend
 from emulators.community.server import VERSION, StatusBackendServer
 from emulators.community.signals import SignalHub
+from emulators.serving import StopSignals
 
 _FLAGS = [goflag.Flag("address", "host:port to listen", "127.0.0.1:0"),
           goflag.Flag("pprof", "enable pprof", False)]
@@ -81,23 +82,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_line("ERROR", "status-backend/main.go:29", "failed to start server",
                  {"error": str(error)})
         sys.exit(LISTEN_FAILURE_STATUS)
-    received: list[int] = []
-    stop = threading.Event()
-
-    def interrupted(signum: int, _frame: object) -> None:
-        received.append(signum)
-        stop.set()
-
-    for signum in _SIGNAL_NAMES:
-        signal.signal(signum, interrupted)
+    stop = StopSignals()
     host, port = server.server_address[:2]
     log_line("INFO", "server/serve.go:42", "status-backend started",
              {"address": netaddr.join_host_port(str(host), int(port)), "version": VERSION,
               "gitCommit": _GIT_COMMIT})
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    stop.wait()
+    received = stop.wait()
     log_line("INFO", "server/serve.go:61", "interrupt signal received",
-             {"signal": _SIGNAL_NAMES.get(received[0], str(received[0]))})
+             {"signal": _SIGNAL_NAMES[received]})
     try:
         backend.shutdown()
         hub.close_all()

@@ -10,7 +10,6 @@ No Python traceback reaches the terminal: the programs fail only in these Go way
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -21,16 +20,14 @@ import grpc
 from emulators import goflag
 from emulators.goverse.config import ConfigError
 from emulators.goverse.logs import GoverseLogger
+from emulators.serving import StopSignals
 
 S = TypeVar("S")
 
 
-def stop_requested() -> threading.Event:
-    """An event set by the first SIGTERM or SIGINT (install from the main thread)."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
+def stop_requested() -> StopSignals:
+    """SIGTERM and SIGINT, caught from now on (call from the main thread)."""
+    return StopSignals()
 
 
 class Stoppable(Protocol):
@@ -39,7 +36,7 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-def serve_until_stopped(stop: threading.Event, server: grpc.Server,
+def serve_until_stopped(stop: StopSignals, server: grpc.Server,
                         parts: Iterable[Stoppable | None], *,
                         stopping: threading.Event | None = None) -> int:
     """Wait for ``stop`` (SIGTERM or SIGINT), then shut down as every Goverse program does: mark

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures.thread  # noqa: F401 (shutdown() imports it late, at exit too late)
-import signal
 import sys
 import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from websockets.exceptions import WebSocketException
 from websockets.sync.server import Server, ServerConnection, serve
+
+from emulators.serving import StopSignals
 
 MAX_FRAME = 1 << 25
 
@@ -75,16 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"listen tcp {args.address}: bind: {reason}", file=sys.stderr, flush=True)
         return 1
 
-    stopper = threading.Thread(target=server.shutdown, name="relay-shutdown")
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        if not stopper.is_alive() and stopper.ident is None:
-            stopper.start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop = StopSignals()
     bound = server.socket.getsockname()
     print(f"waku relay listening on ws://{bound[0]}:{bound[1]}", flush=True)
-    server.serve_forever()
-    stopper.join()
+    serving = threading.Thread(target=server.serve_forever, name="relay", daemon=True)
+    serving.start()
+    stop.wait()
+    server.shutdown()
+    serving.join()
     return 0
