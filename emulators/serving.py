@@ -68,9 +68,17 @@ class StopSignals:
             signal.signal(signum, _noted_by_the_wakeup_socket)
 
     def wait(self) -> signal.Signals:
+        """The first stop signal. Later ones change nothing (as a Go program's buffered
+        ``signal.Notify`` channel drops them while it shuts down): they are ignored from here on,
+        so none can write to a socket this object no longer holds."""
         while True:
             for number in self._read.recv(64):
                 if number in STOP_SIGNALS:
+                    for signum in STOP_SIGNALS:
+                        signal.signal(signum, signal.SIG_IGN)
+                    signal.set_wakeup_fd(-1)
+                    self._read.close()
+                    self._write.close()
                     return signal.Signals(number)
 
 

@@ -485,4 +485,8 @@ def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _code = main()
+    # The run is over and its counted line printed: a late Ctrl-C or SIGTERM changes nothing.
+    for _signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_signum, signal.SIG_IGN)
+    sys.exit(_code)

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from support.processes import ports, reaper
+from support.processes.checks import exit_problem
 from support.processes.launcher import ManagedProcess, ProcessSpec, ProcessStartError
 from support.processes.readiness import (
     GrpcHealth,
@@ -65,6 +66,24 @@ def test_ready_by_log_line_and_clean_exit_code(tmp_path: Path) -> None:
     assert process.is_running()
     assert process.stop() == 0
     assert "service is up" in process.log_path.read_text()
+
+
+def test_an_end_by_sigterm_counts_as_unclean_only_once_the_process_was_ready(
+        tmp_path: Path) -> None:
+    # No SIGTERM handler: the default action ends the process, as in a program still starting.
+    code = """
+        import time
+        print("service is up")
+        time.sleep(60)
+    """
+    starting = ManagedProcess(spec(tmp_path, code, readiness=LogLine("never printed")))
+    starting.start(wait=False)
+    assert starting.stop() == -signal.SIGTERM
+    assert exit_problem(starting) is None, "stopped while starting, it ended by the stop itself"
+    ready = ManagedProcess(spec(tmp_path, code, name="ready", readiness=LogLine("service is up"),
+                                ready_within=10)).start()
+    assert ready.stop() == -signal.SIGTERM
+    assert exit_problem(ready) == "ready was killed by signal 15"
 
 
 def test_early_death_fails_at_once_with_exit_code_and_log_tail(tmp_path: Path) -> None:

@@ -89,6 +89,7 @@ class ManagedProcess:
         self.ended_on_purpose = False  # the scenario killed it, as a crash would
         self.exits: list[int] = []  # the codes of every end the scenario did not cause
         self.disturbed = False  # killed or paused on purpose: its peers may log errors
+        self.ready = False  # its readiness check passed (set by wait_ready)
 
     @property
     def name(self) -> str:
@@ -137,6 +138,7 @@ class ManagedProcess:
                                         self.log_path, "") from exc
         self.returncode = None
         self.ended_on_purpose = False
+        self.ready = False
         self._output = output
         if wait:
             self.wait_ready()
@@ -146,6 +148,7 @@ class ManagedProcess:
         """Wait for the readiness check (deadline ``ready_within``); fails at once if the
         process exits first."""
         if self.spec.readiness is None:
+            self.ready = True
             return
         readiness, output = self.spec.readiness, self._output
         assert readiness is not None and self._popen is not None
@@ -161,6 +164,7 @@ class ManagedProcess:
                                         self.log_path, tail_of(self.log_path))
             try:
                 readiness.check(output)
+                self.ready = True
                 return
             except NotReadyError as exc:
                 last = str(exc)
@@ -236,7 +240,10 @@ class ManagedProcess:
         self._kill_leftovers()
         if not ended_before:
             _note_exit(self.log_path, self.returncode)
-            if not self.ended_on_purpose:
+            # Stopped before it was ready, a program may end by the SIGTERM itself: it had not
+            # got to handling it yet (a real binary neither). That end is the stop's, not a fault.
+            stopped_early = not self.ready and self.returncode == -signal.SIGTERM
+            if not self.ended_on_purpose and not stopped_early:
                 self.exits.append(self.returncode)
         return self.returncode
 
