@@ -31,9 +31,10 @@ from support.archive.relay import WakuRelay
 from support.archive.targets import make_target
 from support.archive.world import ArchiveWorld
 from support.chat.world import ChatWorld
+from support.codex.client import CodexClient
 from support.codex.nodes import CodexFleet
 from support.codex.world import CodexWorld
-from support.http_journal import HttpJournal
+from support.journal import ATTACHMENT, Journal
 from support.processes.launcher import ProcessLog
 from support.shared_systems import ISOLATED_TAG, SharedSystems
 
@@ -47,7 +48,7 @@ class Evidence:
     it fails, and what the stop checks of its processes found."""
 
     folder: Path
-    journal: HttpJournal
+    journal: Journal
     etcd_restarts: int  # etcd's restart count when the scenario began
     logs: list[ProcessLog] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
@@ -130,7 +131,8 @@ def chat_world(context: Context) -> Iterator[ChatWorld]:
     evidence: Evidence = context.evidence
     folder = evidence.folder
     world = ChatWorld(context.settings, context.etcd.endpoint, context.goverse_binaries,
-                      folder / "work" / "chat", folder / "logs", shared=_shared(context))
+                      folder / "work" / "chat", folder / "logs", shared=_shared(context),
+                      journal=evidence.journal)
     yield world
     with _teardown(evidence, "the chat cluster"):
         _finish_chat(context, evidence, world)
@@ -173,7 +175,9 @@ def archive_world(context: Context) -> Iterator[ArchiveWorld]:
 @contextmanager
 def _teardown(evidence: Evidence, what: str) -> Iterator[None]:
     """A teardown that fails records why instead of raising: behave would report a raising
-    cleanup as a ``cleanup_error``, which its progress formatter cannot show."""
+    cleanup as a ``cleanup_error``, which its progress formatter cannot show. The journal notes
+    where the scenario's own exchanges end and the teardown's begin."""
+    evidence.journal.note(f"the scenario is over; releasing {what}")
     try:
         yield
     except Exception as exc:
@@ -190,7 +194,7 @@ def finish_evidence(context: Context) -> None:
         reporting.attach_logs(evidence.logs)
         for name, text in evidence.texts:
             reporting.attach_text(name, text)
-        reporting.attach_text("HTTP exchanges", evidence.journal.render())
+        reporting.attach_text(ATTACHMENT, evidence.journal.render())
     if evidence.problems:
         reporting.attach_text(reporting.STOP_CHECKS, "\n".join(evidence.problems))
     context.run_artifacts.finish_scenario(evidence.folder, passed=not failed)
@@ -221,10 +225,14 @@ def _note_codex_version(context: Context, fleet: CodexFleet) -> None:
     if "codex.version" in context.environment_facts:
         return
     for node in fleet.nodes.values():
+        # A client of its own: the suite's look-up is none of the scenario's exchanges.
+        client = CodexClient(node.client.base_url, node.client.timeout)
         try:
-            info = node.client.debug_info().get("codex", {})
+            info = client.debug_info().get("codex", {})
         except Exception:  # a node that does not answer has no version to give
             continue
+        finally:
+            client.close()
         context.environment_facts["codex.version"] = (
             f"{info.get('version', '?')} (revision {info.get('revision', '?')})"
         )

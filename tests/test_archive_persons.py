@@ -19,18 +19,18 @@ from support.archive.relay import WakuRelay
 from support.archive.targets import Capability, EmulatorTarget, RunningTarget
 from support.config import Settings
 from support.etcd import RunEtcd
-from support.http_journal import Frame, HttpJournal
+from support.journal import Frame, Journal
 from support.lifecycle import capability_matcher
 from support.shared_systems import SharedSystems
 
 
 @pytest.fixture
-def journal() -> HttpJournal:
-    return HttpJournal(capacity=1000)
+def journal() -> Journal:
+    return Journal(capacity=1000)
 
 
 @pytest.fixture
-def persons(tmp_path: Path, journal: HttpJournal) -> Iterator[Persons]:
+def persons(tmp_path: Path, journal: Journal) -> Iterator[Persons]:
     settings = Settings()
     target = EmulatorTarget(settings, tmp_path / "backends", tmp_path / "logs",
                             TokenLedger(tmp_path / "ledger.json").path)
@@ -41,7 +41,7 @@ def persons(tmp_path: Path, journal: HttpJournal) -> Iterator[Persons]:
 
 
 def test_a_person_is_logged_in_with_messenger_and_storage(persons: Persons,
-                                                          journal: HttpJournal) -> None:
+                                                          journal: Journal) -> None:
     bob = persons.get("Bob")  # Alice comes first: Bob's storage node bootstraps from hers
     assert list(persons.people) == ["Alice", "Bob"]
     assert bob.key_uid.startswith("0x") and bob.public_key.startswith("0x04")

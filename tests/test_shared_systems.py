@@ -12,7 +12,7 @@ from support.chat.world import ChatWorld
 from support.codex.nodes import CodexFleet, NodeOptions
 from support.config import Settings
 from support.etcd import EtcdServer
-from support.http_journal import HttpJournal
+from support.journal import Journal
 from support.shared_systems import SharedSystems
 
 CONTENT = b"kept between scenarios"
@@ -76,7 +76,7 @@ def test_after_a_failure_the_shared_files_stay(tmp_path: Path) -> None:
 
 def _fleet(tmp_path: Path, scenario: str, shared: SharedSystems) -> CodexFleet:
     return CodexFleet(Settings(), tmp_path / scenario / "work", tmp_path / scenario / "logs",
-                      HttpJournal(), shared)
+                      Journal(), shared)
 
 
 def test_an_unchanged_node_serves_the_next_scenario_with_its_data(tmp_path: Path) -> None:

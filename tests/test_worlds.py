@@ -15,7 +15,7 @@ from support import worlds
 from support.artifacts import RunArtifacts
 from support.chat.binaries import GoverseBinaries
 from support.config import Settings
-from support.http_journal import HttpJournal
+from support.journal import Journal
 from support.shared_systems import SharedSystems
 
 
@@ -44,7 +44,7 @@ def context(tmp_path: Path) -> Context:
     context.scenario = FakeScenario(name="a scenario", effective_tags=["codex"],
                                     status=Status.passed, hook_failed=False)
     (tmp_path / "scenario" / "logs").mkdir(parents=True)
-    context.evidence = worlds.Evidence(tmp_path / "scenario", HttpJournal(), 0)
+    context.evidence = worlds.Evidence(tmp_path / "scenario", Journal(), 0)
     context.run_artifacts = RunArtifacts(tmp_path / "artifacts", keep_logs=False)
     return context
 

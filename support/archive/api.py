@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from support.http_journal import HttpJournal
+from support.journal import Journal
 
 METHOD_NOT_FOUND = -32601  # geth: "the method X does not exist/is not available"
 
@@ -35,7 +35,7 @@ class RpcError(AssertionError):
 class StatusBackendClient:
     """One running status-backend, reached at ``base_url`` (``http://host:port``)."""
 
-    def __init__(self, base_url: str, timeout: float, journal: HttpJournal | None) -> None:
+    def __init__(self, base_url: str, timeout: float, journal: Journal | None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._ids = itertools.count(1)

@@ -31,7 +31,7 @@ from support.archive.targets import Backend, RunningTarget, Target
 from support.archive.wakuext import Wakuext
 from support.codex.client import CodexClient
 from support.config import Settings
-from support.http_journal import HttpJournal
+from support.journal import Journal
 from support.processes.launcher import ProcessLog
 from support.processes.ports import PortReservation, reserve_port
 from support.shared_systems import SharedSystems
@@ -65,7 +65,7 @@ class Persons:
     """Starts each person on first mention and releases everything in ``close()``."""
 
     def __init__(self, settings: Settings, target: Target, relay: WakuRelay,
-                 journal: HttpJournal | None, work_dir: Path, *,
+                 journal: Journal | None, work_dir: Path, *,
                  shared: SharedSystems | None = None) -> None:
         self.settings = settings
         self.target = target

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 
 import websocket
 
-from support.http_journal import HttpJournal
+from support.journal import Journal
 
 _RECONNECT_AFTER = 0.5  # seconds between reconnection attempts
 # A state check (``until``) runs again when a signal arrives, and at least this often: the node
@@ -53,7 +53,7 @@ Start = Literal["beginning"] | int
 class SignalListener:
     """Receives every signal of one status-backend; ``owner`` names whose node it is."""
 
-    def __init__(self, url: str, owner: str, journal: HttpJournal | None) -> None:
+    def __init__(self, url: str, owner: str, journal: Journal | None) -> None:
         self.url = url
         self.owner = owner
         self._journal = journal

@@ -17,6 +17,8 @@ import grpc
 from google.protobuf.any_pb2 import Any
 from google.protobuf.message import Message
 
+from support.grpc_journal import journaled_channel
+from support.journal import Journal
 from wire.pb.chat import chat_pb2
 from wire.pb.gate import gate_pb2, gate_pb2_grpc
 
@@ -131,14 +133,16 @@ class ChatSession:
 
 
 class ChatClient(ChatSession):
-    """One user connected to one gate over gRPC."""
+    """One user connected to one gate over gRPC; ``journal`` records the calls as ``caller``'s
+    (by default the user's)."""
 
     def __init__(self, gate: str, user: str | None, password: str | None,
-                 timeout: float = CALL_TIMEOUT) -> None:
+                 timeout: float = CALL_TIMEOUT, *, journal: Journal | None = None,
+                 caller: str | None = None) -> None:
         super().__init__(user)
         self.gate = gate
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(gate)
+        self._channel = journaled_channel(gate, journal, caller or user or "a nameless client")
         self._stub = gate_pb2_grpc.GateServiceStub(self._channel)
         self._credentials = tuple((k, v) for k, v in (("x-username", user),
                                                       ("x-password", password))

@@ -20,6 +20,8 @@ import urllib3
 from google.protobuf.any_pb2 import Any
 
 from support.chat.client import CALL_TIMEOUT, ChatError, ChatSession
+from support.grpc_journal import brief
+from support.journal import Journal
 from support.sse import server_sent_events
 
 # What an HTTP error code stands for, in the gRPC terms the chat steps speak.
@@ -40,10 +42,11 @@ class ChatHttpError(ChatError):
 
 
 class ChatHttpClient(ChatSession):
-    """One user on a web page, talking to one gate's HTTP API."""
+    """One user on a web page, talking to one gate's HTTP API; ``journal`` records the
+    exchanges and the events the stream brings."""
 
     def __init__(self, base_url: str, user: str | None, password: str | None,
-                 timeout: float = CALL_TIMEOUT) -> None:
+                 timeout: float = CALL_TIMEOUT, *, journal: Journal | None = None) -> None:
         super().__init__(user)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -51,14 +54,21 @@ class ChatHttpClient(ChatSession):
                        if v is not None}
         self._auth = json.dumps(credentials)
         self._session = requests.Session()
+        self._journal = journal
+        if journal is not None:
+            journal.attach(self._session)
         self._events: requests.Response | None = None
         self._registered = threading.Event()
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.base_url}/api/v1/events/stream"
 
     def register(self) -> str:
         """Open the event stream and wait for the ``register`` event with the client id."""
         try:
-            self._events = self._session.get(f"{self.base_url}/api/v1/events/stream",
-                                             stream=True, timeout=(self.timeout, None))
+            self._events = self._session.get(self.events_url, stream=True,
+                                             timeout=(self.timeout, None))
         except requests.RequestException as exc:
             raise ChatError("events stream", grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
         if self._events.status_code != 200:
@@ -80,16 +90,23 @@ class ChatHttpClient(ChatSession):
             # http.client may trip over a close from another thread)
 
     def _dispatch(self, event: str, data: dict[str, str]) -> None:
+        pushed = Any.FromString(base64.b64decode(data["payload"])) if event == "message" else None
+        if self._journal is not None:
+            shown = brief(pushed) if pushed is not None else json.dumps(data)
+            self._journal.record_frame(self.events_url, f"{event}: {shown}", "event")
         if event == "register":
             self.client_id = data["clientId"]
             self._registered.set()
-        elif event == "message":
-            self._record(Any.FromString(base64.b64decode(data["payload"])))
+        elif pushed is not None:
+            self._record(pushed)
 
     def invoke(self, what: str, object_type: str, object_id: str, request: Any, *,
                timeout: float | None = None) -> Any:
         url = f"{self.base_url}/api/v1/objects/call/{object_type}/{object_id}/{what}"
         body = {"request": base64.b64encode(request.SerializeToString()).decode()}
+        if self._journal is not None:  # the body below is base64: say what it holds
+            self._journal.note(f"{self.user or 'a nameless web page'} calls {what} on "
+                               f"{object_id} from a web page with {brief(request)}")
         try:
             answer = self._session.post(url, json=body, headers={
                 "X-Client-ID": self.client_id, "X-Goverse-Auth": self._auth},

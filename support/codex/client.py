@@ -19,7 +19,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from support.http_journal import HttpJournal
+from support.journal import Journal
 
 API_PREFIX = "/api/codex/v1"
 DEFAULT_TIMEOUT = 60.0
@@ -131,7 +131,7 @@ class CodexClient:
     """Calls one node's REST API. ``timeout`` is the default per-call budget in seconds."""
 
     def __init__(
-        self, base_url: str, timeout: float = DEFAULT_TIMEOUT, journal: HttpJournal | None = None
+        self, base_url: str, timeout: float = DEFAULT_TIMEOUT, journal: Journal | None = None
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_url = self.base_url + API_PREFIX

@@ -21,7 +21,7 @@ from pathlib import Path
 from support.codex.client import CodexClient
 from support.codex.targets import NODE_CONTROL, CodexTarget, RunningCodex, codex_target
 from support.config import Settings
-from support.http_journal import HttpJournal
+from support.journal import Journal
 from support.processes.checks import LogScan, exit_problem, scan_logs, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
@@ -85,7 +85,7 @@ class CodexFleet:
     """Starts, restarts and stops a scenario's nodes; releases everything in ``close()``."""
 
     def __init__(self, settings: Settings, work_dir: Path, log_dir: Path,
-                 journal: HttpJournal | None = None,
+                 journal: Journal | None = None,
                  shared: SharedSystems | None = None) -> None:
         self.settings = settings
         self.work_dir = work_dir
@@ -164,6 +164,12 @@ class CodexFleet:
         node.problems.clear()
         self.nodes[node.name] = node
         return node
+
+    def extra_client(self, name: str) -> CodexClient:
+        """Another client of the node, on a session of its own (for a transfer in parallel with
+        others or in the background), recording into the scenario's journal as well."""
+        client = self.node(name).client
+        return CodexClient(client.base_url, timeout=client.timeout, journal=self.journal)
 
     def start_network(self, names: Sequence[str],
                       bootstrap: Mapping[str, Sequence[str]] | None = None,
