@@ -59,6 +59,19 @@ def archive_count(value: str) -> int:
     return int(value.split(maxsplit=1)[0])
 
 
+@parse.with_pattern(r"\d+ seconds?")
+def seconds(value: str) -> int:
+    """``1 second``, ``10 seconds`` → the number."""
+    return int(value.split(maxsplit=1)[0])
+
+
+@parse.with_pattern(r"\d{1,3}(?:,\d{3})+|\d+")
+def number(value: str) -> int:
+    """``68``, ``65536``, ``196,666`` (thousands set off by commas, as a reader writes them) → the
+    number."""
+    return int(value.replace(",", ""))
+
+
 @parse.with_pattern(_CHANNEL)
 def channel(value: str) -> str:
     """One channel: ``#general``."""
@@ -91,5 +104,5 @@ def partition(value: str) -> int:
 cid_request = TypeBuilder.make_enum({request.phrase: request for request in CidRequest})
 
 register_type(Size=size, Name=name, Text=text, Blocks=blocks, Count=count,
-              ArchiveCount=archive_count, Channel=channel, Channels=channels, Clock=clock,
-              Partition=partition, CidRequest=cid_request)
+              ArchiveCount=archive_count, Seconds=seconds, Number=number, Channel=channel,
+              Channels=channels, Clock=clock, Partition=partition, CidRequest=cid_request)

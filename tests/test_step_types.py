@@ -46,3 +46,20 @@ def test_channels_clocks_and_partitions_become_values() -> None:
     assert found == {"owner": "Alice", "channels": ["#general", "#dev", "#random"],
                      "start": pytest.approx(day + 10 * 3600 - 0.1), "end": day + 36060,
                      "partition": 180}
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("within 1 second", 1), ("within 10 seconds", 10)])
+def test_a_duration_reads_in_the_singular_and_the_plural(text: str, seconds: int) -> None:
+    assert _arguments("within {seconds:Seconds}", text) == {"seconds": seconds}
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("68 bytes", 68), ("65536 bytes", 65536), ("196,666 bytes", 196666),
+    ("1,048,576 bytes", 1048576)])
+def test_a_number_reads_with_or_without_thousands_separators(text: str, size: int) -> None:
+    assert _arguments("{size:Number} bytes", text) == {"size": size}
+
+
+@pytest.mark.parametrize("text", ["19,66,66 bytes", "196.666 bytes", "1,0000 bytes"])
+def test_a_misplaced_separator_matches_no_step(text: str) -> None:
+    assert _arguments("{size:Number} bytes", text) is None

@@ -58,7 +58,7 @@ Feature: A community's history is archived on Codex and imported by its members
     Given Alice says "hello" in #general at 10:00
     And Alice archives the history of #general from 09:59 to 10:01 in 2-minute partitions
     And Alice publishes the archive index of "Builders"
-    And Bob has imported 1 archives of "Builders" within 20 seconds
+    And Bob has imported 1 archive of "Builders" within 20 seconds
     When Alice says "again" in #general at 10:02
     And Alice archives the history of #general from 10:01 to 10:03 in 2-minute partitions
     And Alice publishes the archive index of "Builders"

@@ -22,7 +22,7 @@ Feature: Files travel between Codex nodes
     And Bob has downloaded it from node B through the network stream
     When node A is stopped
     Then Bob downloads it from node B with an identical SHA-256
-    And node B holds every block of the file within 1 seconds
+    And node B holds every block of the file within 1 second
 
   @use.with_node_control=true
   Scenario: The third node of a chain fetches from the second when the first is gone

@@ -37,4 +37,4 @@ Feature: Files make the round trip through a Codex node unchanged
   Scenario: Several people upload the same file at the same time
     When 5 people upload the same 2 MiB file to node A at the same time
     Then all of them get the same CID
-    And she downloads it from node A with an identical SHA-256
+    And Alice downloads it from node A with an identical SHA-256

@@ -4,7 +4,7 @@ Feature: A node accounts for the space its files use
   I want the node to report exactly what it stores
   So that I can plan capacity and rely on the storage quota
 
-  Every data block counts a full 64 KiB (65536 bytes), identical blocks are stored once, and every
+  Every data block counts a full 64 KiB (65,536 bytes), identical blocks are stored once, and every
   file adds a small manifest block: 56 bytes for a small file with no name or type, more for a
   larger size field or a name.
 
@@ -13,19 +13,19 @@ Feature: A node accounts for the space its files use
     And node A's storage use is noted
 
   @critical
-  Scenario: The reference content uses one block plus its manifest
+  Scenario: The reference content takes 2 blocks: 1 data block and its manifest
     Given the text "some file contents" is not stored on node A
     And node A's storage use is noted
     When Alice uploads the text "some file contents" to node A
-    Then node A's storage use grew by 2 blocks and 65592 bytes
+    Then node A's storage use grew by 2 blocks and 65,592 bytes
 
-  Scenario: A three-block file uses three full blocks plus its manifest
+  Scenario: A 130 KiB file takes 4 blocks: 3 full data blocks and its manifest
     When Alice uploads a 130 KiB file to node A
-    Then node A's storage use grew by 4 blocks and 196666 bytes
+    Then node A's storage use grew by 4 blocks and 196,666 bytes
 
   Scenario: Identical blocks inside a file are stored once
     When Alice uploads a 256 KiB file of zero bytes to node A
-    Then node A's storage use grew by 2 blocks and 65594 bytes
+    Then node A's storage use grew by 2 blocks and 65,594 bytes
 
   Scenario: The same content under another name only adds a manifest
     Given Alice has uploaded a 130 KiB file to node A

@@ -14,12 +14,15 @@ from datetime import UTC, datetime
 
 import psutil
 
+from support import expect
+from support.archive.expectations import archives
 from support.archive.ledger import TokenLedger
 from support.archive.persons import Person, Persons
 from support.archive.signals import Signal
 from support.archive.targets import Capability
 from support.codex.client import CodexClient
 from support.config import Settings
+from support.expect import quoted
 from support.oracles import archive as oracle
 from support.processes.launcher import ProcessLog
 from support.waiting import eventually
@@ -156,16 +159,16 @@ class ArchiveWorld:
         person = self.person(member)
 
         def known() -> None:
-            assert person.wakuext.fetch_community(community.id), \
-                f"{member}'s node does not know {name!r} yet"
+            expect.that(bool(person.wakuext.fetch_community(community.id)),
+                        f'{member}\'s node does not know "{name}" yet')
 
         person.signals.until(known, self.within(30))
         person.wakuext.request_to_join(community.id, person.address)
 
         def joined() -> None:
             found = person.wakuext.fetch_community(community.id) or {}
-            assert found.get("joined") or found.get("isMember"), \
-                f"{member} has asked to join {name!r} but is not a member yet"
+            expect.that(bool(found.get("joined") or found.get("isMember")),
+                        f'{member} has asked to join "{name}" but is not a member yet')
 
         person.signals.until(joined, self.within(30))
 
@@ -218,15 +221,16 @@ class ArchiveWorld:
 
         def visible() -> None:
             texts = self.texts(member, channel)
-            assert text in texts, f"{member} does not see {text!r} in {channel} (sees {texts})"
+            expect.that(text in texts, f'{member} does not see "{text}" in {channel}; it shows '
+                        f"{quoted(texts, empty='no message')}")
 
         signals = self.person(member).signals
         signals.until(visible, self.within(seconds))
         community = self.community_of_chat(self.channel(channel))
         imports = [s for s in signals.since() if s.type == IMPORTING and s.about(community.id)]
-        assert imports, (f"{member} sees {text!r} in {channel}, but {member}'s node never "
-                         f"reported importing an archive of {community.name!r} (it sent: "
-                         f"{signals.seen()})")
+        expect.that(bool(imports), f'{member} sees "{text}" in {channel}, but {member}\'s node '
+                    f'never reported importing an archive of "{community.name}" (it sent: '
+                    f"{signals.seen()})")
 
     # --- archives -------------------------------------------------------------------------------
     def archive_window(self, owner: str, channels: list[str], start: float, end: float,
@@ -259,7 +263,7 @@ class ArchiveWorld:
         signals.wait_for(NONE_CREATED, self.within(5), start=start, matches=about,
                          expected=f"that no archives were created for {name!r}")
         created = [s for s in signals.since(start) if s.type == CREATED and about(s)]
-        assert not created, f"{owner}'s node also reported archives created for {name!r}"
+        expect.that(not created, f'{owner}\'s node also reported archives created for "{name}"')
 
     def publish_again(self, owner: str, name: str) -> None:
         if name not in self.publish_marks:
@@ -271,9 +275,10 @@ class ArchiveWorld:
 
         def imported() -> None:
             downloaded, done = self.imported_ids(member, name)
-            assert len(done) == count == len(downloaded), (
-                f"{member} has downloaded {len(downloaded)} and imported {len(done)} archives "
-                f"of {name!r}, not {count}")
+            expect.matches(len(done) == count == len(downloaded),
+                           f'of the archives of "{name}" {member} has',
+                           actual=f"downloaded {len(downloaded)} and imported {len(done)}",
+                           expected=f"{count} downloaded and imported")
 
         self.person(member).signals.until(imported, self.within(seconds))
 
@@ -282,8 +287,8 @@ class ArchiveWorld:
 
         def downloaded() -> None:
             ids, _ = self.imported_ids(member, name)
-            assert len(ids) == count, (f"{member} has downloaded {len(ids)} archives of "
-                                       f"{name!r}, not {count}")
+            expect.equal(len(ids), count, f"{member} has downloaded",
+                         show=lambda n: f'{archives(n)} of "{name}"')
 
         self.person(member).signals.until(downloaded, self.within(seconds))
 
@@ -310,7 +315,8 @@ class ArchiveWorld:
         name = next(c.name for c in self.communities.values() if c.owner == owner)
         sent = self.sent_at[text]
         holding = [v for v in self.archives(owner, name) if v.start <= sent < v.end]
-        assert len(holding) == 1, f"{len(holding)} archives of {name!r} hold {text!r}"
+        expect.equal(len(holding), 1, f'the message "{text}" is held by', show=lambda n:
+                     f'{archives(n)} of "{name}"')
         self.storage_of(owner).delete(holding[0].cid)
 
     def holds_archive_index(self, person: str, name: str) -> bool:
@@ -327,8 +333,7 @@ class ArchiveWorld:
     def storage_of(self, person: str) -> CodexClient:
         self.require(Capability.STORAGE_ACCESS, f"reading {person}'s storage node")
         storage = self.person(person).storage
-        assert storage is not None, f"{person}'s storage node has no API the suite can reach"
-        return storage
+        return expect.present(storage, f"{person}'s storage node has no API the suite can reach")
 
     def archives(self, owner: str, name: str) -> list[ArchiveView]:
         """The owner's newest archive index, found on their storage node and decoded by the
@@ -356,7 +361,8 @@ class ArchiveWorld:
     # --- the periodic loop ------------------------------------------------------------------------
     def set_archive_interval(self, owner: str, seconds: int) -> None:
         answer = self.person(owner).wakuext.update_message_archive_interval(seconds)
-        assert answer == seconds, f"{owner}'s node now archives every {answer} s, not {seconds} s"
+        expect.equal(answer, seconds, f"{owner}'s node now archives every",
+                     show=lambda interval: f"{interval} s")
         self.archive_intervals[owner] = seconds
 
     def wait_until_archived(self, owner: str, name: str, seconds: float) -> None:
@@ -377,8 +383,8 @@ class ArchiveWorld:
         community = self.community(name)
         first = next((s for s in self.person(community.owner).signals.since()
                       if s.type == CREATED and s.about(community.id)), None)
-        assert first is not None, f"{community.owner}'s node has not archived {name!r} yet"
-        return first.arrived - self.created_at[name]
+        found = expect.present(first, f'{community.owner}\'s node has not archived "{name}" yet')
+        return found.arrived - self.created_at[name]
 
     # --- faults ---------------------------------------------------------------------------------
     def pause_storage(self, person: str) -> None:
@@ -403,9 +409,9 @@ class ArchiveWorld:
         backend = self.person(member).backend
 
         def fetching() -> None:
-            assert backend.storage_requests_in_flight() > 0, (
-                f"{member}'s node is not fetching the history of {name!r}: it has no request "
-                f"open to its storage node")
+            expect.that(backend.storage_requests_in_flight() > 0,
+                        f'{member}\'s node is not fetching the history of "{name}": it has no '
+                        "request open to its storage node")
 
         eventually(fetching, self.within(10), interval=0.05)
 

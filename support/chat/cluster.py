@@ -16,9 +16,12 @@ from typing import Any
 import grpc
 import requests
 
+from support import expect
 from support.chat.targets import GoverseEmulator, GoverseTarget
 from support.config import Settings
 from support.etcd import client_for, new_prefix
+from support.expect import listing, plural
+from support.journal import Journal
 from support.processes.checks import scan_logs, stop_and_check
 from support.processes.launcher import ManagedProcess, ProcessLog, ProcessSpec
 from support.processes.ports import PortReservation, reserve_port
@@ -57,8 +60,10 @@ class ChatCluster:
     """Starts, inspects and stops one scenario's chat cluster."""
 
     def __init__(self, settings: Settings, etcd_endpoint: str, work_dir: Path,
-                 log_dir: Path, target: GoverseTarget | None = None) -> None:
+                 log_dir: Path, target: GoverseTarget | None = None, *,
+                 journal: Journal | None = None) -> None:
         self.settings = settings
+        self.journal = journal  # the current scenario's: records the inspector's exchanges
         self.target: GoverseTarget = target or GoverseEmulator()
         self.etcd_endpoint = etcd_endpoint
         self.work_dir = work_dir
@@ -150,56 +155,71 @@ class ChatCluster:
 
     def inspector_view(self, path: str) -> dict[str, Any]:
         """``GET <inspector>/graph`` or ``/shards``."""
-        if self.inspector is None:
-            raise AssertionError("this cluster has no inspector")
-        answer = requests.get(f"http://{self.inspector.health_address}{path}",
-                              timeout=self.settings.timeout(ANSWER_WITHIN))
+        answer = self._ask_inspector("GET", path, timeout=self.settings.timeout(ANSWER_WITHIN))
         answer.raise_for_status()
         view: dict[str, Any] = answer.json()
         return view
 
     def move_shard(self, shard_id: int, target: str) -> None:
         """``POST <inspector>/shards/move``; the cluster no longer has its start-up layout."""
-        if self.inspector is None:
-            raise AssertionError("this cluster has no inspector")
         self.rearranged = True
-        answer = requests.post(f"http://{self.inspector.health_address}/shards/move",
-                               json={"shard_id": shard_id, "target_node": target},
-                               timeout=self.settings.timeout(MOVE_WITHIN))
+        answer = self._ask_inspector("POST", "/shards/move",
+                                     json={"shard_id": shard_id, "target_node": target},
+                                     timeout=self.settings.timeout(MOVE_WITHIN))
         if answer.status_code != 200:
             raise AssertionError(f"the inspector refused to move shard {shard_id}: "
                                  f"{answer.status_code} {answer.text.strip()}")
+
+    def _ask_inspector(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One call of the inspector's HTTP API, recorded in the scenario's journal."""
+        if self.inspector is None:
+            raise AssertionError("this cluster has no inspector")
+        with requests.Session() as session:
+            if self.journal is not None:
+                self.journal.attach(session)
+            return session.request(method, f"http://{self.inspector.health_address}{path}",
+                                   **kwargs)
 
     def assert_inspector_shows(self, gates: int, object_ids: set[str]) -> None:
         """The inspector's graph lists every node, ``gates`` gates and exactly ``object_ids``,
         each object on the node that really holds it."""
         graph = self.inspector_view("/graph")
         addresses = sorted(n["advertise_addr"] for n in graph["goverse_nodes"])
-        assert addresses == sorted(m.address for m in self.nodes.values()), addresses
-        assert len(graph["goverse_gates"]) == gates, graph["goverse_gates"]
+        expect.equal(addresses, sorted(m.address for m in self.nodes.values()),
+                     "the inspector shows the servers at", show=listing)
+        expect.equal(len(graph["goverse_gates"]), gates, "the inspector shows",
+                     show=lambda count: plural(count, "gate"))
         placed = {o["id"]: o["goverse_node_id"] for o in graph["goverse_objects"]}
-        assert set(placed) == object_ids, sorted(placed)
-        for node, ids in self.objects_by_node().items():
-            for object_id in ids:
-                assert placed[object_id] == self.nodes[node].address, object_id
+        expect.equal(sorted(placed), sorted(object_ids), "the inspector shows the chat objects",
+                     show=lambda ids: listing(ids, empty="no object"))
+        misplaced = [f"{object_id} on {self._server_at(placed[object_id])}, held by {node}"
+                     for node, ids in self.objects_by_node().items() for object_id in ids
+                     if placed[object_id] != self.nodes[node].address]
+        expect.none_of(misplaced, "the inspector shows chat objects on the wrong server:")
+
+    def _server_at(self, address: str | None) -> str:
+        """The name of the server at ``address`` (the address itself if none is there)."""
+        names = {member.address: name for name, member in self.nodes.items()}
+        return names.get(address or "", address or "no server")
 
     def assert_shards_settled(self) -> None:
         """The inspector's shard view lists the live servers, and every shard is on a live
         server and where it is meant to be (no shard still moving)."""
         view = self.inspector_view("/shards")
         live = sorted(m.address for m in self.nodes.values())
-        assert view["nodes"] == live, (f"the inspector's shard view lists the servers "
-                                       f"{view['nodes']}; the live servers are {live}")
+        expect.equal(view["nodes"], live, "the inspector's shard view lists the servers at",
+                     show=listing)
         shards = view["shards"]
-        assert shards, "the inspector's shard view shows no shard"
+        expect.that(bool(shards), "the inspector's shard view shows no shard")
         orphaned = [row for row in shards if row["current_node"] not in live]
         moving = [row for row in shards if row["target_node"] != row["current_node"]]
-        problems = [f"shard {row['shard_id']} is on {row['current_node'] or 'no server'}, "
+        problems = [f"shard {row['shard_id']} is on {self._server_at(row['current_node'])}, "
                     "which is not a live server" for row in orphaned[:3]]
-        problems += [f"shard {row['shard_id']} targets {row['target_node']} but is on "
-                     f"{row['current_node'] or 'no server'}" for row in moving[:3]]
-        assert not problems, (f"{len(orphaned)} shard(s) off the live servers, {len(moving)} "
-                              f"still moving: " + "; ".join(problems))
+        problems += [f"shard {row['shard_id']} targets {self._server_at(row['target_node'])} "
+                     f"but is on {self._server_at(row['current_node'])}" for row in moving[:3]]
+        counts = [*([f"{plural(len(orphaned), 'shard')} off the live servers"] if orphaned else []),
+                  *([f"{plural(len(moving), 'shard')} still moving"] if moving else [])]
+        expect.that(not problems, f"{listing(counts)}: " + "; ".join(problems))
 
     def wait_until_ready(self, within: float) -> None:
         """The six chat objects exist and every running node and gate says ready, looked at
@@ -209,7 +229,8 @@ class ChatCluster:
 
         def ready() -> None:
             count = self.object_count()
-            assert count >= CHAT_OBJECTS, f"{count} of {CHAT_OBJECTS} chat objects exist"
+            expect.that(count >= CHAT_OBJECTS, f"{count} of the {CHAT_OBJECTS} chat objects "
+                        "exist yet")
             for member in [*self.nodes.values(), *self.gates.values()]:
                 if not member.process.is_running():
                     continue
@@ -218,7 +239,7 @@ class ChatCluster:
                                           timeout=probe_within)
                 except requests.RequestException as exc:
                     raise AssertionError(f"{member.name}: {exc.__class__.__name__}") from exc
-                assert answer.status_code == 200, f"{member.name} is not ready yet"
+                expect.that(answer.status_code == 200, f"{member.name} is not ready yet")
 
         eventually(ready, self.settings.timeout(within), interval=READY_POLL,
                    max_interval=READY_POLL)
@@ -264,8 +285,9 @@ class ChatCluster:
         return not self.rearranged and all(m.process.is_running() and not m.killed
                                            for m in self.members())
 
-    def adopt(self) -> None:
-        """A new scenario takes the cluster over: its logs start from here."""
+    def adopt(self, journal: Journal | None) -> None:
+        """A new scenario takes the cluster over: its logs and ``journal`` start from here."""
+        self.journal = journal
         for member in self.members():
             path = member.process.log_path
             member.log_since = path.stat().st_size if path.exists() else 0

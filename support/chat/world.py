@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from support import progress
+from support import expect, progress
 from support.chat.binaries import GoverseBinaries
 from support.chat.client import ChatClient, ChatError, ChatSession, Joined, Pushed
 from support.chat.cluster import ChatCluster
 from support.chat.http_client import ChatHttpClient
 from support.chat.targets import goverse_target
 from support.config import Settings
+from support.expect import listing
+from support.journal import Journal
 from support.shared_systems import SharedSystems
 from support.waiting import eventually
 
@@ -48,13 +50,14 @@ class ChatWorld:
     hung_server: str | None = None  # the server the scenario froze
     shared: SharedSystems | None = None  # the feature's shared systems, when it may use them
     adopted: bool = False  # the cluster came from an earlier scenario of the feature
+    journal: Journal | None = None  # records the users' calls, pushes and HTTP exchanges
 
     def start_cluster(self, nodes: int, gates: int, inspector: bool = False) -> ChatCluster:
         """Start a cluster of this shape, or take over the one the previous scenario left."""
         shape = (nodes, gates, inspector)
         kept: ChatCluster | None = self.shared.take(CLUSTER_SLOT, shape) if self.shared else None
         if kept is not None:
-            kept.adopt()
+            kept.adopt(self.journal)
             self.cluster, self.adopted = kept, True
             progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) taken over "
                           "from the previous scenario")
@@ -64,7 +67,7 @@ class ChatWorld:
             work_dir = log_dir = self.shared.new_folder("chat-cluster-")
         started = time.monotonic()
         self.cluster = ChatCluster(self.settings, self.etcd(), work_dir, log_dir,
-                                   goverse_target(self.binaries))
+                                   goverse_target(self.binaries), journal=self.journal)
         self.cluster.start(nodes, gates, inspector)
         self.ready_seconds = time.monotonic() - started
         progress.note(f"chat cluster of {nodes} server(s) and {gates} gate(s) ready in "
@@ -103,9 +106,10 @@ class ChatWorld:
             if member.http_address is None:
                 raise AssertionError(f"gate {gate} serves no HTTP API")
             client: ChatSession = ChatHttpClient(f"http://{member.http_address}", name, password,
-                                                 timeout=timeout)
+                                                 timeout=timeout, journal=self.journal)
         else:
-            client = ChatClient(self.gate_address(gate), name, password, timeout=timeout)
+            client = ChatClient(self.gate_address(gate), name, password, timeout=timeout,
+                                journal=self.journal, caller=user)
         self.last_error = None
         try:
             client.register()
@@ -119,7 +123,8 @@ class ChatWorld:
     def anonymous(self, gate: int) -> ChatClient:
         """A client that never registered (no identity, no client id)."""
         client = ChatClient(self.gate_address(gate), None, None,
-                            timeout=self.settings.timeout(10))
+                            timeout=self.settings.timeout(10), journal=self.journal,
+                            caller="an anonymous visitor")
         self.users.setdefault("an anonymous visitor", client)
         return client
 
@@ -145,8 +150,8 @@ class ChatWorld:
 
         def shard_shown() -> int:
             placed = {o["id"]: o for o in cluster.inspector_view("/graph")["goverse_objects"]}
-            assert object_id in placed, (f"the inspector does not show {object_id} (it shows "
-                                         f"{sorted(placed)})")
+            expect.that(object_id in placed, f"the inspector does not show {object_id} yet (it "
+                        f"shows {listing(sorted(placed), empty='no object')})")
             return int(placed[object_id]["shard_id"])
 
         # Servers report their objects to the inspector on their own schedule.
@@ -208,7 +213,7 @@ class ChatWorld:
 
         def rejoin() -> None:
             result = self.attempt(lambda: client.join(room, timeout=attempt_within))
-            assert result is not None, f"{user} cannot join {room}: {self.last_error}"
+            expect.that(result is not None, f"{user} cannot join {room}: {self.last_error}")
 
         self._watch(rejoin, seconds)
 
@@ -277,7 +282,8 @@ class ChatWorld:
 
         def registered() -> None:
             missing = everyone - cluster.registered()
-            assert not missing, f"not registered in etcd: {', '.join(sorted(missing))}"
+            expect.that(not missing, f"{listing(sorted(missing))} not registered with the cluster "
+                        "(in etcd) yet")
 
         self._watch(registered, seconds)
 
@@ -288,7 +294,8 @@ class ChatWorld:
         def once() -> None:
             holders = sorted(node for node, ids in self.require_cluster().objects_by_node().items()
                              if object_id in ids)
-            assert len(holders) == 1, f"{room} is held by {', '.join(holders) or 'no server'}"
+            expect.that(len(holders) == 1, f'"{room}" is held by '
+                        f"{listing(holders, empty='no server')}; expected exactly one server")
 
         self._watch(once, seconds)
 

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from string import ascii_uppercase
 
-from support import progress
+from support import expect, progress
 from support.codex.client import (
     CodexClient,
     CodexError,
@@ -24,9 +24,11 @@ from support.codex.client import (
     DownloadResult,
     Space,
 )
+from support.codex.expectations import same_content
 from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
 from support.commands import CommandResult, run_tool
 from support.content import LocalFile, write_bytes_file, write_random_file
+from support.expect import listing, plural
 from support.oracles import codex_cid
 from support.waiting import eventually
 
@@ -135,7 +137,7 @@ class CodexWorld:
         return name
 
     def _act(self, person: str | None, doing: str) -> None:
-        """Note who does what in the HTTP journal, so the exchanges that follow read as theirs
+        """Note who does what in the journal, so the exchanges that follow read as theirs
         (``person`` is None for a phrase that names nobody)."""
         if person is not None:
             self._note(f"{self.person(person)} {doing}")
@@ -308,7 +310,7 @@ class CodexWorld:
 
     def download_concurrently(self, node: str, count: int) -> list[DownloadResult]:
         upload = self.last_upload
-        clients = [CodexClient(self.client(node).base_url) for _ in range(count)]
+        clients = [self.fleet.extra_client(node) for _ in range(count)]
         try:
             with ThreadPoolExecutor(max_workers=count) as pool:
                 results = list(pool.map(lambda c: c.download(upload.cid), clients))
@@ -397,7 +399,8 @@ class CodexWorld:
             for name in ids:
                 known = self.peers_of(name)
                 missing = sorted(o for o, peer in ids.items() if o != name and peer not in known)
-                assert not missing, f"node {name} does not know node(s) {missing} yet"
+                expect.that(not missing, f"node {name} does not know node {listing(missing)} "
+                            "yet")
 
         return check
 
@@ -411,14 +414,15 @@ class CodexWorld:
 
         def all_held() -> None:
             missing = blocks - set(self.held_blocks(node))
-            assert not missing, f"{len(missing)} of {len(blocks)} blocks not on node {node} yet"
+            expect.that(not missing, f"{len(missing)} of the {plural(len(blocks), 'block')} of "
+                        f"{self.last_upload.describe()} are not on node {node} yet")
 
         eventually(all_held, self.within(seconds))
 
     def wait_until_forgotten(self, node: str, seconds: float) -> None:
         def gone() -> None:
-            assert not self.holds(node, self.last_upload.cid), \
-                f"node {node} still holds {self.last_upload.describe()}"
+            expect.that(not self.holds(node, self.last_upload.cid),
+                        f"node {node} still holds {self.last_upload.describe()}")
 
         # The node sweeps at its own interval; polling finely notices the sweep when it happens.
         eventually(gone, self.within(seconds), max_interval=FORGET_POLL)
@@ -464,7 +468,8 @@ class CodexWorld:
     def wake(self, name: str) -> None:
         """Let a hung node run on (SIGCONT)."""
         process = self.node(name).process
-        assert process is not None and process.paused, f"node {name} was not hung"
+        expect.that(process is not None and process.paused, f"node {name} was not hung")
+        assert process is not None
         process.resume()
 
     def start_download_hanging(self, node: str, victim: str, after_bytes: int, *,
@@ -482,7 +487,7 @@ class CodexWorld:
                 hung.set()
 
         def run() -> Interrupted:
-            client = CodexClient(self.client(node).base_url, timeout=self.client(node).timeout)
+            client = self.fleet.extra_client(node)
             started = time.monotonic()
             result, error = None, None
             try:
@@ -514,7 +519,7 @@ class CodexWorld:
         """For ``seconds`` after the node hung, this person's download neither ends nor fails."""
         running = self._running_hung_download()
         name = self.person(person)
-        assert running.by == name, f"the download was {running.by}'s, not {name}'s"
+        expect.equal(running.by, name, "the download with a hung node was started by")
         done, _ = wait([running.future], timeout=seconds)
         if done:
             outcome = running.future.result()
@@ -537,13 +542,10 @@ class CodexWorld:
     def check_identical(self, outcome: Interrupted, person: str) -> None:
         """Fail unless the download was this person's and delivered the file unchanged."""
         name = self.person(person)
-        assert outcome.by == name, f"the download was {outcome.by}'s, not {name}'s"
-        assert outcome.error is None, f"{name}'s download failed: {outcome.error}"
-        assert outcome.result is not None
-        upload = self.last_upload
-        assert outcome.result.sha256 == upload.content.sha256, (
-            f"{name} got {outcome.result.size} bytes with SHA-256 {outcome.result.sha256}; "
-            f"{upload.describe()} has {upload.content.sha256}")
+        expect.equal(outcome.by, name, "the download was started by")
+        expect.that(outcome.error is None, f"{name}'s download failed: {outcome.error}")
+        result = expect.present(outcome.result, f"{name}'s download delivered nothing")
+        same_content(result, self.last_upload, f"{name} got")
 
     def share_across(self, count: int, size: int) -> None:
         """``count`` people upload different files at once, round-robin over the nodes; each
@@ -552,7 +554,7 @@ class CodexWorld:
         contents = [self.new_file(size) for _ in range(count)]
         targets = [nodes[i % len(nodes)] for i in range(count)]
         with ThreadPoolExecutor(max_workers=count) as pool:
-            cids = list(pool.map(lambda job: CodexClient(self.client(job[0]).base_url)
+            cids = list(pool.map(lambda job: self.fleet.extra_client(job[0])
                                  .upload(job[1].path), zip(targets, contents, strict=True)))
         for index, (cid, content) in enumerate(zip(cids, contents, strict=True)):
             upload = Upload(cid, content, None, None, targets[index],
@@ -563,7 +565,7 @@ class CodexWorld:
     def download_shared(self) -> list[tuple[Upload, DownloadResult]]:
         def fetch(job: tuple[Upload, str]) -> tuple[Upload, DownloadResult]:
             upload, node = job
-            client = CodexClient(self.client(node).base_url)
+            client = self.fleet.extra_client(node)
             try:
                 return upload, client.download(upload.cid, network=True)
             finally:
@@ -615,7 +617,8 @@ class CodexWorld:
         """The CID the last tool printed (on its one ``CID: …`` line), remembered."""
         result = self.last_tool_run()
         lines = [line for line in result.stdout.splitlines() if line.startswith("CID: ")]
-        assert len(lines) == 1, f"the tool printed {len(lines)} CID lines:\n{result.describe()}"
+        expect.that(len(lines) == 1, f"the tool printed {plural(len(lines), 'CID line')}; "
+                    f"expected one\n{result.describe()}")
         self.printed_cid = lines[0].removeprefix("CID: ")
         return self.printed_cid
 
