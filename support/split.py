@@ -2,12 +2,13 @@
 
 Features are weighed by the seconds the last run measured for them (``support.timings``); a
 feature with no measurement (new, renamed, or no timings file at all) by its scenario count (each
-Examples row counts) times the median seconds per scenario of the measured ones. They are dealt
-heaviest-first to the lightest bin, then single moves and swaps between the heaviest and the
-lightest bin are made while they lower the heavier of the two; ties are broken by path, so the
-split is deterministic for the same timings file: machines that restore the same file (or have
-none) compute the same split. A feature is never cut: its scenarios share their systems, so no
-worker can end before the longest feature it runs.
+Examples row counts) times the median seconds per scenario of the measured ones; a feature of
+which a line, name or tag selection runs only some scenarios (``support.selection``) by those.
+They are dealt heaviest-first to the lightest bin, then single moves and swaps between the
+heaviest and the lightest bin are made while they lower the heavier of the two; ties are broken
+by path, so the split is deterministic for the same timings file: machines that restore the same
+file (or have none) compute the same split. A feature is never cut: its scenarios share their
+systems, so no worker can end before the longest feature it runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from support.selection import FeatureSelection
 from support.timings import FeatureTime, key
 
 _SCENARIO = re.compile(r"^\s*Scenario( Outline)?:", re.MULTILINE)
@@ -27,16 +30,33 @@ class ShardError(ValueError):
     """A ``--shard`` value that is not K/N with 1 <= K <= N."""
 
 
-def feature_files(paths: Sequence[str]) -> list[Path]:
-    """Every .feature file under the given files or folders, sorted."""
-    found: set[Path] = set()
-    for raw in paths:
-        path = Path(raw.split(":", 1)[0])
-        if path.is_dir():
-            found.update(path.rglob("*.feature"))
-        elif path.suffix == ".feature":
-            found.add(path)
-    return sorted(found)
+@dataclass(frozen=True)
+class Plan:
+    """What each worker runs: its behave locations (a feature, or ``file:NN`` a selected line),
+    and the seconds the timings expect of it (empty with no timings); ``elsewhere``: the
+    selection runs scenarios, but none on this shard."""
+
+    groups: list[list[Path]]
+    expected: list[float]
+    elsewhere: bool = False
+
+
+def plan(selections: Sequence[FeatureSelection], jobs: int, shard: tuple[int, int] | None = None,
+         timings: Mapping[str, FeatureTime] | None = None) -> Plan:
+    """Split the features with a selected scenario over ``jobs`` workers (of this shard's part,
+    ``(K, N)``: the K-th of N), each weighed by its selected scenarios."""
+    chosen = {found.path: found for found in selections if found.selected}
+    partial = {path: found.selected for path, found in chosen.items()
+               if found.selected < found.total}
+    features = sorted(chosen)
+    if shard is not None:
+        features = split(features, shard[1], timings, partial)[shard[0] - 1]
+    groups = split(features, max(1, jobs), timings, partial)
+    cost = costs(features, timings, partial)
+    return Plan([[at for feature in group for at in chosen[feature].locations]
+                 for group in groups],
+                [sum(cost[f] for f in group) for group in groups] if timings else [],
+                elsewhere=bool(chosen) and not features)
 
 
 def weight(feature: Path) -> int:
@@ -47,24 +67,31 @@ def weight(feature: Path) -> int:
     return max(1, len(_SCENARIO.findall(text)) - outlines + max(0, rows - outlines))
 
 
-def costs(features: Sequence[Path],
-          timings: Mapping[str, FeatureTime] | None = None) -> dict[Path, float]:
+def costs(features: Sequence[Path], timings: Mapping[str, FeatureTime] | None = None,
+          selected: Mapping[Path, int] | None = None) -> dict[Path, float]:
     """Each feature's expected seconds: its measured time, else its scenario count times the
-    median seconds per scenario of the measured features (with no timings: the scenario count)."""
-    timings = timings or {}
+    median seconds per scenario of the measured features (with no timings: the scenario count).
+    A feature of which ``selected`` names how many scenarios run (a line, name or tag selection)
+    weighs that many: its measured seconds per scenario, else the median, times that count."""
+    timings, selected = timings or {}, selected or {}
     per_scenario = [t.per_scenario for t in timings.values() if t.scenarios]
     scale = statistics.median(per_scenario) if per_scenario else 1.0
     found = {}
     for feature in features:
         timing = timings.get(key(feature))
-        found[feature] = timing.seconds if timing is not None else weight(feature) * scale
+        if feature in selected:
+            rate = timing.per_scenario if timing is not None and timing.scenarios else scale
+            found[feature] = selected[feature] * rate
+        else:
+            found[feature] = timing.seconds if timing is not None else weight(feature) * scale
     return found
 
 
-def split(features: Sequence[Path], bins: int,
-          timings: Mapping[str, FeatureTime] | None = None) -> list[list[Path]]:
-    """Deal features into ``bins`` groups of similar expected seconds (some may stay empty)."""
-    cost = costs(features, timings)
+def split(features: Sequence[Path], bins: int, timings: Mapping[str, FeatureTime] | None = None,
+          selected: Mapping[Path, int] | None = None) -> list[list[Path]]:
+    """Deal features into ``bins`` groups of similar expected seconds (some may stay empty);
+    ``selected`` as for ``costs``."""
+    cost = costs(features, timings, selected)
     groups: list[list[Path]] = [[] for _ in range(bins)]
     loads = [0.0] * bins
     for feature in sorted(features, key=lambda f: (-cost[f], str(f))):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support.split import ShardError, costs, feature_files, parse_shard, split, weight
+from support.selection import SelectionError, select, split_arguments
+from support.split import Plan, ShardError, costs, parse_shard, plan, split, weight
 from support.timings import load
 
 OUTLINE = """Feature: f
@@ -52,12 +53,74 @@ def test_shards_partition_the_features(tmp_path: Path) -> None:
     assert sum(len(s) for s in shards) == len(features)
 
 
-def test_feature_files_expand_folders_and_line_suffixes(tmp_path: Path) -> None:
-    write(tmp_path, "a.feature", 1)
+def test_folders_expand_and_line_suffixes_select_their_scenarios(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no behave.ini: no default tags
+    write(tmp_path, "a.feature", 3)  # scenarios at lines 2, 4 and 6
     (tmp_path / "sub").mkdir()
-    write(tmp_path / "sub", "b.feature", 1)
-    found = feature_files([str(tmp_path), f"{tmp_path / 'a.feature'}:3"])
-    assert found == [tmp_path / "a.feature", tmp_path / "sub" / "b.feature"]
+    (tmp_path / "sub" / "o.feature").write_text(OUTLINE)
+    found = {f.path.name: f
+             for f in select([str(tmp_path / "sub"), f"{tmp_path / 'a.feature'}:4:6"])}
+    assert (found["a.feature"].lines, found["a.feature"].selected, found["a.feature"].total) == \
+        ((4, 6), 2, 3)
+    assert [str(at) for at in found["a.feature"].locations] == \
+        [f"{tmp_path / 'a.feature'}:4", f"{tmp_path / 'a.feature'}:6"]
+    assert len(found["a.feature"].left_out) == 1  # s0, whose skipped result the runner drops
+    assert (found["o.feature"].selected, found["o.feature"].locations) == \
+        (4, [tmp_path / "sub" / "o.feature"])
+    row = select([f"{tmp_path / 'sub' / 'o.feature'}:9"])[0]  # one Examples row of the outline
+    assert (row.selected, row.total) == (1, 4)
+    # A file named whole and by a line runs whole, once.
+    assert [(f.lines, f.selected) for f in select([f"{tmp_path / 'a.feature'}:4", str(tmp_path)])
+            if f.path.name == "a.feature"] == [((), 3)]
+
+
+def test_names_tags_and_file_patterns_select_as_behave_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "behave.ini").write_text("[behave]\ndefault_tags = not @slow\n")
+    write(tmp_path, "a.feature", 3)
+    (tmp_path / "t.feature").write_text("Feature: t\n  @slow\n  Scenario: s0\n    Given x\n"
+                                        "  @fast\n  Scenario: s1\n    Given x\n")
+    def counts(*args: str) -> dict[str, int]:
+        return {f.path.name: f.selected for f in select([*args, str(tmp_path)])}
+    assert counts() == {"a.feature": 3, "t.feature": 1}  # behave.ini's default tags
+    assert counts("-n", "s1") == {"a.feature": 1, "t.feature": 1}
+    assert counts("--name=s2") == {"a.feature": 1, "t.feature": 0}
+    assert counts("-t", "@slow") == {"a.feature": 0, "t.feature": 1}
+    assert counts("-i", "t\\.feature") == {"t.feature": 1}
+    assert counts("-e", "t\\.feature") == {"a.feature": 3}
+
+
+def test_option_values_are_not_taken_for_paths() -> None:
+    assert split_arguments(["-n", "a.feature:1", "--no-skipped", "-D", "x=1", "f.feature:3:5",
+                            "--tags=@a", "features"]) == (
+        ["f.feature:3", "f.feature:5", "features"],
+        ["-n", "a.feature:1", "--no-skipped", "-D", "x=1", "--tags=@a"])
+
+
+def test_arguments_behave_would_refuse_are_named(tmp_path: Path) -> None:
+    with pytest.raises(SelectionError, match=r"missing\.feature"):
+        select([str(tmp_path / "missing.feature")])
+    with pytest.raises(SelectionError, match="unrecognized arguments"):
+        select(["--no-such-option", str(tmp_path)])
+
+
+def test_workers_get_only_features_with_selected_scenarios_weighed_by_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    big, small, other = (write(tmp_path, f"{n}.feature", count)
+                         for n, count in [("big", 10), ("small", 3), ("other", 2)])
+    # Line 2 of big is one scenario: it weighs 1, not 10, and small (3) goes alone.
+    chosen = plan(select([f"{big}:2", str(small), str(other), "-n", "s0|s1|s2"]), 2)
+    assert chosen.groups == [[small], [Path(f"{big}:2"), other]]
+    assert not chosen.elsewhere
+    nothing = plan(select([str(big), "-n", "no such scenario"]), 2)
+    assert nothing.groups == [[], []]
+    assert not nothing.elsewhere  # nothing anywhere: the runner fails the run
+    one = select([f"{big}:2"])
+    assert plan(one, 1, shard=(1, 2)).groups == [[Path(f"{big}:2")]]
+    assert plan(one, 1, shard=(2, 2)) == Plan([[]], [], elsewhere=True)
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "a/b", "1"])
