@@ -1,18 +1,26 @@
 """Progress lines on the console for long steps (large transfers, cluster start-up).
 
 They go to the process's real stderr, past behave's output capture and outside the report, at
-most one line every few seconds per transfer.
+most one line every few seconds per transfer, and to whoever listens (the feed a worker writes for
+the runner's live console, ``support.scenario_feed``).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
 MIB = 1024 * 1024
 LARGE = 32 * MIB  # transfers at least this big report progress
 _EVERY = 2.0
+_listeners: list[Callable[[str], None]] = []
+
+
+def listen(listener: Callable[[str], None]) -> None:
+    """Hand every progress message to ``listener`` too (from any thread)."""
+    _listeners.append(listener)
 
 
 def note(message: str) -> None:
@@ -20,6 +28,8 @@ def note(message: str) -> None:
     if stream is not None:
         stream.write(f"  [progress] {message}\n")
         stream.flush()
+    for listener in _listeners:
+        listener(message)
 
 
 class Transfer:
