@@ -3,7 +3,8 @@
 Clears the previous results, runs behave (arguments pass through, e.g. ``-t @critical`` or
 ``-D codex_binary=…``), builds the single-file Allure HTML report (``--check-report`` then opens
 it in headless Chromium and checks what it shows), prints one counted line and fails a run that
-executed zero scenarios.
+executed zero scenarios. With ``--jobs``/``--shard`` the workers run exactly what the arguments
+select (``file:NN``, ``-n``, ``-t``, ``-i``/``-e``: ``support.selection``).
 
 The counted line comes from the Allure results: with ``AllureFormatter.hide_excluded`` they hold
 exactly the selected scenarios (outline rows separately), so "skipped" means skipped for a stated
@@ -38,27 +39,33 @@ if __name__ == "__main__":
 
 import argparse
 import contextlib
+import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from support import report_browser, reporting, split, timings
+from support import console, report_browser, report_build, reporting, scenario_feed, split, timings
 from support.processes import reaper
+from support.selection import (
+    FeatureSelection,
+    SelectionError,
+    behave_arguments,
+    drop_unselected,
+    select,
+    split_arguments,
+)
 
-RESULTS = Path("allure-results")
+RESULTS = report_build.RESULTS
 JUNIT = Path("reports/junit")
-REPORT = Path("allure-report")
+REPORT = report_build.REPORT
 WORKER_LOGS = Path("reports/workers")
-HISTORY = Path("allure-history/history.jsonl")
-ALLURE = Path("node_modules/.bin/allure")
 # How long workers get to stop their systems after a Ctrl-C before they are killed.
 STOP_GRACE = 30.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -85,96 +92,6 @@ def count_results(folder: Path) -> Counts:
     passed = statuses.count("passed")
     skipped = statuses.count("skipped")
     return Counts(passed, len(statuses) - passed - skipped, skipped)
-
-
-READABLE_LABELS = ("epic", "story")
-# How Allure groups failures (categories.json): a broken scenario whose error comes from the
-# harness (a process that would not start, a port, etcd) is infrastructure, not a product defect.
-CATEGORIES = [
-    {"name": "Known issues", "matchedStatuses": ["failed", "broken"],
-     "messageRegex": ".*KNOWN ISSUE.*"},
-    {"name": "Broken infrastructure", "matchedStatuses": ["broken"],
-     "messageRegex": ".*(ProcessStartError|PortReservationError|was not ready within|exited with "
-                     "code|could not be started|etcd|SettingsError|GoverseBuildError).*"},
-    {"name": "Product defects", "matchedStatuses": ["failed"]},
-    {"name": "Test defects", "matchedStatuses": ["broken"]},
-]
-
-
-def write_categories(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
-
-
-def fail_unclean_stops(folder: Path) -> None:
-    """allure-behave takes a scenario's status from its steps alone, so a scenario whose steps
-    passed but whose processes did not stop cleanly would show (and count) as passed: its result
-    becomes failed, with what the stop checks found as the message."""
-    for path in folder.glob("*-result.json"):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        found = [attachment for attachment in result.get("attachments", [])
-                 if attachment.get("name") == reporting.STOP_CHECKS]
-        if not found or result.get("status") != "passed":
-            continue
-        source = folder / found[0].get("source", "")
-        problems = source.read_text("utf-8", "replace") if source.is_file() else "see the log"
-        result["status"] = "failed"
-        result["statusDetails"] = {
-            "message": f"the scenario's processes did not stop cleanly: {problems}"}
-        path.write_text(json.dumps(result), encoding="utf-8")
-
-
-def readable_labels(folder: Path) -> None:
-    """Gherkin tags cannot hold spaces, so ``@allure.label.epic:Codex_storage`` is written with
-    underscores; the report shows ``Codex storage``."""
-    for path in folder.glob("*-result.json"):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        labels = result.get("labels", [])
-        changed = False
-        for label in labels:
-            if label.get("name") in READABLE_LABELS and "_" in label.get("value", ""):
-                label["value"] = label["value"].replace("_", " ")
-                changed = True
-        if changed:
-            path.write_text(json.dumps(result), encoding="utf-8")
-
-
-# Allure's page template always adds Google Analytics; a report opened from CI artifacts or a
-# laptop should not call out to the network, so the tag is taken out after generation.
-_ANALYTICS = re.compile(r'\s*<script async src="https://www\.googletagmanager\.com/[^"]*"></script>'
-                        r"\s*<script>\s*window\.dataLayer.*?</script>", re.DOTALL)
-# The tree a product owner opens first: epics, then features, then stories.
-GROUP_BY = "epic,feature,story"
-
-
-def strip_analytics(page: Path) -> None:
-    """Remove the analytics tag from a generated report page (nothing else changes)."""
-    html = page.read_text(encoding="utf-8")
-    stripped = _ANALYTICS.sub("", html, count=1)
-    if stripped != html:
-        page.write_text(stripped, encoding="utf-8")
-
-
-def build_report() -> bool:
-    """Generate the single-file Allure 3 report; False (with a message) if that is impossible."""
-    if not ALLURE.exists():
-        print(f"no HTML report: {ALLURE} is missing (run `npm ci`)", file=sys.stderr)
-        return False
-    HISTORY.parent.mkdir(exist_ok=True)
-    done = subprocess.run(
-        [str(ALLURE), "awesome", str(RESULTS), "--single-file", "--name", "Acceptance suite",
-         "--group-by", GROUP_BY, "--history-path", str(HISTORY), "-o", str(REPORT)],
-        # Like a worker: its own session (a Ctrl-C typed while the report is built reaches the
-        # runner only: after the first, the report of what ran is still wanted) and tied to us.
-        capture_output=True, text=True, check=False, start_new_session=True,
-        env={**os.environ, **reaper.child_markers()}, preexec_fn=reaper.die_with_parent(),
-    )
-    if done.returncode != 0:
-        print(f"the HTML report failed:\n{done.stdout}{done.stderr}", file=sys.stderr)
-        return False
-    strip_analytics(REPORT / "index.html")
-    print(f"HTML report: {REPORT / 'index.html'}")
-    return True
 
 
 class StopNow(BaseException):
@@ -269,13 +186,15 @@ class Children:
                 if give_up is not None and time.monotonic() >= give_up:
                     raise
 
-    def wait_each(self, processes: Sequence[subprocess.Popen[Any]]
-                  ) -> Iterator[subprocess.Popen[Any]]:
-        """Yield each child as it ends (within a tenth of a second), in the order they end."""
+    def wait_each(self, processes: Sequence[subprocess.Popen[Any]],
+                  tick: Callable[[], None] = lambda: None) -> Iterator[subprocess.Popen[Any]]:
+        """Yield each child as it ends (within a tenth of a second), in the order they end;
+        ``tick`` is called every tenth of a second meanwhile (the console)."""
         pending = list(processes)
         while pending:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.wait(pending[0], within=0.1)
+            tick()
             for process in [p for p in pending if p.poll() is not None]:
                 pending.remove(process)
                 yield process
@@ -321,74 +240,69 @@ _workers: list[Worker] = []
 
 
 def run_behave(args: Sequence[str], children: Children | None = None) -> int:
-    """Run behave in a child process (output straight to ours); see ``Children``."""
-    children = children or _active or Children()
-    worker, spawned = Worker([], None), time.time()
-    process = children.start([sys.executable, "-m", "behave", *args])
-    try:
-        return children.wait(process)
-    finally:
-        worker.ended(process.pid, spawned)
-        _workers.append(worker)
+    """Run one behave with ``args`` as they are, under the live console (``run_workers``)."""
+    return _run_watched([(list(args), Worker([], None))], children)
 
 
 def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
                 children: Children | None = None, expected: Sequence[float] = ()) -> int:
-    """Run one behave per non-empty group at once; print each worker's output when it ends,
-    with how long it took (and how long the last run's timings said it would: ``expected``,
-    one figure per group, if given).
+    """Run one behave per non-empty group at once, under the live console (``support.console``:
+    each finished scenario, the ``[progress]`` lines, a bar, and at the end each failure), with
+    how long each took (and how long the last run's timings said it would: ``expected``, one
+    figure per group, if given). Each worker's whole output is in ``reports/workers/``.
 
     Workers share the results folders (Allure files are per scenario, JUnit files per feature)
     and keep apart everything else by themselves (ports, etcd prefixes, artifact folders).
     """
+    guesses: list[float | None] = [*expected] or [None] * len(groups)
+    return _run_watched([([*options, *map(str, group)], Worker(list(group), guess))
+                         for group, guess in zip(groups, guesses, strict=True) if group],
+                        children)
+
+
+def _run_watched(runs: Sequence[tuple[list[str], Worker]], children: Children | None) -> int:
+    """Start one behave per (arguments, worker), its output to its log and its feed to the
+    console, and wait for them all; the highest exit code (a signal's as 128 + N)."""
     children = children or _active or Children()
     WORKER_LOGS.mkdir(parents=True, exist_ok=True)
-    guesses: list[float | None] = [*expected] or [None] * len(groups)
+    with contextlib.redirect_stderr(io.StringIO()):  # the runner has said if they are unreadable
+        shown = console.Console(expected=timings.load())
     workers: dict[subprocess.Popen[Any], Worker] = {}
+    asked: set[subprocess.Popen[Any]] = set()
     logs: list[TextIO] = []
     spawned = time.time()
     try:
-        for group, guess in zip(groups, guesses, strict=True):
-            if not group:
-                continue
+        for args, worker in runs:
             if children.signum is not None:
                 break
-            log = WORKER_LOGS / f"worker-{len(workers) + 1}.log"
-            logs.append(open(log, "w", encoding="utf-8"))  # noqa: SIM115 - closed below
-            argv = [sys.executable, "-m", "behave", *options, *map(str, group)]
+            worker.log = WORKER_LOGS / f"worker-{len(workers) + 1}.log"
+            events = worker.log.with_suffix(".events")
+            events.write_text("", encoding="utf-8")  # not an earlier run's, if one is left
+            shown.add_worker(len(workers) + 1, events, worker.log)
+            logs.append(open(worker.log, "w", encoding="utf-8"))  # noqa: SIM115 - closed below
+            argv = [sys.executable, "-m", "behave", *scenario_feed.behave_args(events, args),
+                    *args]
             process = children.start(argv, stdout=logs[-1], stderr=subprocess.STDOUT)
-            workers[process] = Worker(list(group), guess, log)
+            workers[process] = worker
+            if scenario_feed.names_formatter(args):
+                asked.add(process)
+        numbers = {process: number for number, process in enumerate(workers, 1)}
         code = 0
-        for process in children.wait_each(list(workers)):
+        for process in children.wait_each(list(workers), tick=shown.poll):
             worker = workers[process]
             worker.ended(process.pid, spawned)
             ended = process.returncode
             code = max(code, ended if ended >= 0 else 128 - ended)  # -9: killed by SIGKILL
-            forecast = "" if worker.expected is None else f" (expected {worker.expected:.1f} s)"
-            print(f"--- worker {worker.log.stem} ({', '.join(map(str, worker.features))}): "
-                  f"{worker.seconds:.1f} s{forecast} ---")
-            print(worker.log.read_text(encoding="utf-8"), end="")
+            shown.worker_ended(numbers[process], ended, worker.seconds, worker.expected,
+                               worker.log)
+            if process in asked:  # a formatter of the caller's choice: its output, in full
+                print(worker.log.read_text("utf-8", "replace"), end="", flush=True)
+        shown.finish()
         return code
     finally:
         for handle in logs:
             handle.close()
         _workers.extend(workers.values())
-
-
-def _positional(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split behave arguments into feature paths and options (values of options kept)."""
-    takes_value = {"-t", "--tags", "-D", "--define", "-n", "--name", "-f", "--format", "-o",
-                   "--outfile", "-i", "--include", "-e", "--exclude", "-k"}
-    paths, options = [], []
-    iterator = iter(args)
-    for arg in iterator:
-        if arg in takes_value:
-            options += [arg, next(iterator, "")]
-        elif arg.startswith("-"):
-            options.append(arg)
-        else:
-            paths.append(arg)
-    return paths, options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -433,38 +347,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         _active = None
 
 
+def _run_selected(parser: argparse.ArgumentParser, ours: argparse.Namespace,
+                  behave_args: list[str], known: timings.Timings,
+                  ) -> tuple[int, list[FeatureSelection], bool]:
+    """Run what the behave arguments select: in one behave, or split over ``--jobs`` workers
+    (of this ``--shard``), each given its features with their line selections. Returns behave's
+    exit code, the selection, and whether the selection ran only on other shards."""
+    parallel = ours.jobs > 1 or bool(ours.shard)
+    try:
+        selections = select(behave_args)
+    except SelectionError as exc:
+        if parallel:
+            parser.error(f"behave would refuse these arguments: {exc}")
+        selections = []  # one behave says what is wrong itself
+    if not parallel:
+        return run_behave(behave_arguments(behave_args)), selections, False
+    try:
+        shard = split.parse_shard(ours.shard) if ours.shard else None
+    except split.ShardError as exc:
+        parser.error(str(exc))
+    plan = split.plan(selections, ours.jobs, shard, known)
+    code = run_workers(plan.groups, split_arguments(behave_args)[1], expected=plan.expected)
+    return code, selections, plan.elsewhere
+
+
 def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args: list[str],
          children: Children) -> int:
     known = timings.load()
     phases: dict[str, float] = {}
     started = time.monotonic()
-    if ours.jobs > 1 or ours.shard:
-        paths, options = _positional(behave_args)
-        features = split.feature_files(paths or ["features"])
-        if ours.shard:
-            try:
-                number, total = split.parse_shard(ours.shard)
-            except split.ShardError as exc:
-                parser.error(str(exc))
-            features = split.split(features, total, known)[number - 1]
-        groups = split.split(features, max(1, ours.jobs), known)
-        costs = split.costs(features, known)
-        code = run_workers(groups, options,
-                           expected=[sum(costs[f] for f in g) for g in groups] if known else [])
-    else:
-        code = run_behave(behave_args)
+    code, selections, elsewhere = _run_selected(parser, ours, behave_args, known)
     phases["workers"] = time.monotonic() - started
     left = reaper.kill_run(reaper.run_marker(), grace=3.0)
     if left:
         print(f"stopped {left} process(es) the workers left behind", file=sys.stderr)
     phases["leftovers"] = time.monotonic() - started - sum(phases.values())
     reporting.merge_environments(RESULTS)
-    fail_unclean_stops(RESULTS)
+    drop_unselected(RESULTS, selections)
+    try:
+        report_build.prepare(RESULTS)
+        prepared = True
+    except report_build.ReportBuildError as exc:
+        print(f"no HTML report: {exc}", file=sys.stderr)
+        prepared = False
     counts = count_results(RESULTS)
-    readable_labels(RESULTS)
-    write_categories(RESULTS)
     phases["results"] = time.monotonic() - started - sum(phases.values())
-    report_ok = ours.no_report or build_report()
+    report_ok = ours.no_report or (prepared and report_build.build())
     interrupted = children.signum
     if report_ok and ours.check_report and not ours.no_report and interrupted is None:
         report_ok = report_browser.main(["--report", str(REPORT / "index.html"),
@@ -473,7 +401,9 @@ def _run(parser: argparse.ArgumentParser, ours: argparse.Namespace, behave_args:
     timings.save(timings.merged(known, timings.measured()), last_run={
         "workers": [w.describe() for w in _workers],
         "phases": {name: round(seconds, 2) for name, seconds in phases.items()}})
-    if counts.executed == 0 and interrupted is None:
+    if elsewhere:
+        print(f"shard {ours.shard}: the selection's scenarios all went to other shards")
+    elif counts.executed == 0 and interrupted is None:
         print("no scenario was executed: check the tag expression and paths", file=sys.stderr)
         code = code or 1
     print(counts.line())

@@ -11,7 +11,7 @@ from behave.matchers import Match
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
-from support import reporting, timings, worlds
+from support import expect, reporting, scenario_feed, timings, worlds
 from support.archive.targets import Capability, TargetCapabilities
 from support.artifacts import RunArtifacts
 from support.capabilities import CapabilityMatcher, Need, Offers
@@ -19,7 +19,7 @@ from support.chat.binaries import GoverseBinaries
 from support.codex.targets import NODE_CONTROL, codex_target
 from support.config import Settings, check_reachable, load_settings
 from support.etcd import ETCD_CONTROL, RunEtcd
-from support.http_journal import HttpJournal
+from support.journal import Journal
 from support.processes import reaper
 from support.processes.reaper import sweep_leftovers
 from support.shared_systems import SharedSystems
@@ -30,6 +30,8 @@ def start_run(context: Context) -> None:
     """Validate settings, clear leftovers of crashed runs, prepare artifacts and the report."""
     config = context.config
     stop_in_order(context)
+    if (feed := scenario_feed.feed_of(context)) is not None:  # tell the runner's console
+        feed.announce(context._runner.features)  # what this worker will run
     context.settings = load_settings(config.userdata, config.userdata_defines or ())
     check_reachable(context.settings)  # running systems it names answer, or one message
     for leftover in sweep_leftovers():
@@ -38,6 +40,7 @@ def start_run(context: Context) -> None:
     context.run_artifacts = RunArtifacts(context.settings.artifacts_dir,
                                          context.settings.keep_logs)
     context.allure_dir = reporting.allure_results_dir(config.format or (), config.outputs or ())
+    expect.ReportDifferences.install()  # a failed check's expected/actual in the results
     context.environment_facts = reporting.base_environment(
         context.settings.describe_codex_target()
     )
@@ -124,6 +127,8 @@ def finish_feature(context: Context, feature: Feature) -> None:
     """Stop what the feature's scenarios shared; fail if a shared process exited uncleanly.
     Either way, note how long the feature took (``support.timings``; a failed feature's time is
     not used)."""
+    if (feed := scenario_feed.feed_of(context)) is not None:
+        feed.finished()  # the feature's last scenario is over: report it now
     if "shared_systems" not in context:
         return
     try:
@@ -146,11 +151,14 @@ def start_scenario(context: Context, scenario: Scenario) -> None:
     reason = context.capability_matcher.skip_reason(scenario)
     if reason is not None:
         scenario.skip(reason=reason)
-        reporting.record_skip(scenario.name, reason)
+        reporting.record_skip(scenario, reason)
         return
+    reporting.describe(scenario)
     assert scenario.feature is not None  # behave sets it on every scenario it runs
     folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)
-    context.evidence = Evidence(folder, HttpJournal(), context.etcd.restarts)
+    context.evidence = Evidence(folder, Journal(), context.etcd.restarts)
+    if (feed := scenario_feed.feed_of(context)) is not None:
+        feed.note_evidence(context.evidence)
 
     def finish_evidence() -> None:  # behave names a failing cleanup by its function's name
         worlds.finish_evidence(context)

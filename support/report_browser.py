@@ -6,11 +6,16 @@ JavaScript, and read back from the rendered page: the totals in the summary and,
 (grouped by epic), each epic with its counts by status. Those are compared with counts taken
 straight from the Allure result files, so a report that renders nothing, drops an epic or
 miscounts fails the check. A rendered page that loads anything from the network fails too.
+
+A test result's page is the report's route ``#<its id>`` (the ids are in the data the page
+embeds, ``data/test-results/<id>.json``); ``--screenshot-failed PNG`` also saves a screenshot of
+the first failed scenario's page, its journal of exchanges opened as a reader's click would open it.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -19,11 +24,14 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+from support import journal
 from support.config import SettingsError, load_settings
 
 # Flags for a sandboxed, offline machine: no first-run UI, no background connections.
@@ -65,23 +73,62 @@ def chromium_executable() -> str:
     return found
 
 
-def render(page: Path, timeout: float = 120.0) -> str:
-    """The DOM of ``page`` after its scripts ran, as headless Chromium serialises it."""
+def _chromium(page: Path, action: Sequence[str], timeout: float, route: str) -> str:
+    """Run headless Chromium on ``page`` (at ``#route`` if given) with ``action``'s flags; its
+    standard output."""
     if not page.is_file():
         raise BrowserError(f"no report at {page}")
+    url = page.resolve().as_uri() + (f"#{route}" if route else "")
     with tempfile.TemporaryDirectory(prefix="report-browser-") as profile:
         argv = [chromium_executable(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                f"--virtual-time-budget={VIRTUAL_TIME_MS}", "--dump-dom",
-                page.resolve().as_uri()]
+                f"--virtual-time-budget={VIRTUAL_TIME_MS}", *action, url]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                                   check=False)
         except subprocess.TimeoutExpired as exc:
             raise BrowserError(f"Chromium did not render {page} within {timeout:.0f} s") from exc
-    if done.returncode != 0 or "<html" not in done.stdout:
+    if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BrowserError(f"Chromium failed on {page} (exit code {done.returncode}):\n{tail}")
     return done.stdout
+
+
+def render(page: Path, timeout: float = 120.0, route: str = "") -> str:
+    """The DOM of ``page`` (at ``#route``: a test result's id opens its page) after its scripts
+    ran, as headless Chromium serialises it."""
+    dom = _chromium(page, ["--dump-dom"], timeout, route)
+    if "<html" not in dom:
+        raise BrowserError(f"Chromium rendered no page from {page}")
+    return dom
+
+
+def screenshot(page: Path, png: Path, route: str = "", size: tuple[int, int] = (1400, 1000),
+               timeout: float = 120.0) -> Path:
+    """A PNG of ``page`` at ``#route`` as a ``size`` (width, height) window shows it."""
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.unlink(missing_ok=True)
+    _chromium(page, [f"--screenshot={png.resolve()}", f"--window-size={size[0]},{size[1]}"],
+              timeout, route)
+    if not png.is_file():
+        raise BrowserError(f"Chromium wrote no screenshot of {page} to {png}")
+    return png
+
+
+# A single-file report embeds each of its data files as d("<path>","<base64>") in its page.
+_EMBEDDED = re.compile(r'\bd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
+
+
+def embedded_files(page: Path) -> dict[str, bytes]:
+    """The data files a single-file report carries, by path (``widgets/categories.json``,
+    ``data/test-results/<id>.json``, …)."""
+    return {match.group(1): base64.b64decode(match.group(2))
+            for match in _EMBEDDED.finditer(page.read_text(encoding="utf-8"))}
+
+
+def report_results(page: Path) -> list[dict[str, Any]]:
+    """Every test result as the report holds it (its ``id`` is the route to its page)."""
+    return [json.loads(data) for path, data in sorted(embedded_files(page).items())
+            if path.startswith("data/test-results/")]
 
 
 class _ViewParser(HTMLParser):
@@ -144,6 +191,42 @@ class _ViewParser(HTMLParser):
             counts[self._bar_status] = counts.get(self._bar_status, 0) + int(text)
 
 
+_UNSHOWN = ("script", "style", "template")
+
+
+class _TextParser(HTMLParser):
+    """Collects the text nodes a reader sees, those of inline frames (``srcdoc``) too."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0  # depth inside elements that are not shown
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _UNSHOWN:
+            self._hidden += 1
+        srcdoc = dict(attrs).get("srcdoc")
+        if tag == "iframe" and srcdoc:  # e.g. a test's description: a page of its own
+            self.parts.append(page_text(srcdoc))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNSHOWN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def page_text(dom: str) -> str:
+    """The text a rendered page shows (scripts and styles left out, the pages of its frames in),
+    one line per text node."""
+    parser = _TextParser()
+    parser.feed(dom)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
 def read_view(dom: str) -> ReportView:
     """Parse a rendered report into what a reader sees; BrowserError if it shows no results."""
     parser = _ViewParser()
@@ -195,14 +278,101 @@ def describe(view: ReportView) -> str:
     return f"{view.totals.get('total', 0)} results ({epics})"
 
 
+# Command-line Chromium cannot click, so a copy of the page carries this script: once the page
+# has drawn a result's attachment rows, it clicks the header of the one named NAME (a try every
+# 100 ms, at most 150 tries; virtual time runs the timers) and, when too little of the opened
+# text would show under that header (or the header is below the window), scrolls the header to
+# the middle; otherwise the page's top, with the failure's message, stays in view.
+_OPEN_ATTACHMENT = """<script>/* support.report_browser: open one attachment */
+(function (name, tries) {
+  function header() {
+    var rows = document.querySelectorAll('[data-testid="test-result-attachment-header"]');
+    for (var i = 0; i < rows.length; i++) {
+      var labels = rows[i].querySelectorAll("button span");
+      for (var j = 0; j < labels.length; j++) {
+        if (labels[j].textContent.trim() === name) return rows[i];
+      }
+    }
+    return null;
+  }
+  function reveal(row) {
+    if (row.getBoundingClientRect().top > window.innerHeight - 240) {
+      row.scrollIntoView({block: "center"});
+    }
+  }
+  function attempt() {
+    var row = header();
+    if (row) {
+      row.querySelector("button").click();
+      setTimeout(function () { reveal(row); }, 500);
+    } else if (--tries > 0) {
+      setTimeout(attempt, 100);
+    }
+  }
+  attempt();
+})(NAME, 150);
+</script>"""
+
+
+@contextmanager
+def attachment_opened(page: Path, name: str) -> Iterator[Path]:
+    """A temporary copy of ``page`` that, once rendered, opens the attachment called ``name``
+    (on a test result's page) as a reader's click would; ``page`` itself is left as it is."""
+    if not page.is_file():
+        raise BrowserError(f"no report at {page}")
+    html = page.read_text(encoding="utf-8")
+    end = html.rfind("</body>")
+    if end < 0:
+        raise BrowserError(f"{page} has no </body>: it is not a report page")
+    script = _OPEN_ATTACHMENT.replace("NAME", json.dumps(name).replace("</", "<\\/"))
+    with tempfile.TemporaryDirectory(prefix="report-page-") as folder:
+        copy = Path(folder) / page.name
+        copy.write_text(html[:end] + script + html[end:], encoding="utf-8")
+        yield copy
+
+
+def attachment_names(result: dict[str, Any]) -> list[str]:
+    """The names of a test result's attachments, its steps' (at any depth) included, in order."""
+    names = []
+    for step in result.get("steps", []):
+        if step.get("type") == "attachment":
+            names.append(step.get("link", {}).get("name", ""))
+        names += attachment_names(step)
+    return names
+
+
+# Tall enough for a failed scenario's message, description, steps and opened journal.
+FAILED_PAGE_SIZE = (1400, 1800)
+
+
+def screenshot_failed(page: Path, png: Path) -> str:
+    """Save a screenshot of the first failed (or broken) scenario's page, its journal of
+    exchanges open; says which, and where."""
+    failing = [result for result in report_results(page)
+               if result.get("status") in ("failed", "broken")]
+    if not failing:
+        return "no failed scenario to take a screenshot of"
+    first = min(failing, key=lambda result: result.get("fullName", ""))
+    if journal.ATTACHMENT not in attachment_names(first):
+        screenshot(page, png, route=first["id"], size=FAILED_PAGE_SIZE)
+        return f"the page of {first.get('fullName')!r} (it has no journal) is in {png}"
+    with attachment_opened(page, journal.ATTACHMENT) as opened:
+        screenshot(opened, png, route=first["id"], size=FAILED_PAGE_SIZE)
+    return f"the page of {first.get('fullName')!r}, its journal open, is in {png}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path, default=Path("allure-report/index.html"))
     parser.add_argument("--results", type=Path, default=Path("allure-results"))
+    parser.add_argument("--screenshot-failed", type=Path, metavar="PNG",
+                        help="also save a screenshot of the first failed scenario's page")
     args = parser.parse_args(argv)
     try:
         timeout = load_settings({}).timeout(120)
         shown = read_view(render(args.report, timeout))
+        if args.screenshot_failed:
+            print(f"report check: {screenshot_failed(args.report, args.screenshot_failed)}")
     except (BrowserError, SettingsError) as exc:
         print(f"report check: {exc}", file=sys.stderr)
         return 1

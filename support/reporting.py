@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
 import allure
+from behave.model import Scenario
 
 from support.processes.launcher import ProcessLog, tail_of
 
@@ -38,9 +40,7 @@ ENVIRONMENT_FACTS = Path("reports/environment")
 def write_environment(results_dir: Path, facts: Mapping[str, str]) -> None:
     """Write Allure's environment.properties (``key=value`` lines), and this process's facts to
     ``reports/environment/<pid>.json`` so that parallel workers' facts can be merged."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"{key}={_escape(value)}" for key, value in facts.items()]
-    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_properties(results_dir, facts)
     ENVIRONMENT_FACTS.mkdir(parents=True, exist_ok=True)
     (ENVIRONMENT_FACTS / f"{os.getpid()}.json").write_text(json.dumps(dict(facts)),
                                                             encoding="utf-8")
@@ -53,6 +53,29 @@ def merge_environments(results_dir: Path) -> None:
         merged.update(json.loads(path.read_text(encoding="utf-8")))
     if merged:
         write_environment(results_dir, merged)
+
+
+def write_properties(results_dir: Path, facts: Mapping[str, str]) -> None:
+    """Allure's environment.properties in ``results_dir``: one ``key=value`` line per fact."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={_escape(value)}" for key, value in facts.items()]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """The facts of an environment.properties written by ``write_properties`` (none if there is
+    no such file)."""
+    if not path.is_file():
+        return {}
+    facts = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            facts[key] = _ESCAPED.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+    return facts
+
+
+_ESCAPED = re.compile(r"\\(.)")
 
 
 def _escape(value: str) -> str:
@@ -81,11 +104,47 @@ def attach_logs(logs: Iterable[ProcessLog]) -> None:
                           attachment_type=allure.attachment_type.TEXT)
 
 
-def record_skip(scenario: str, reason: str) -> None:
-    """Say why a scenario is skipped: in the report (allure-behave drops behave's skip reason)
-    and on the console."""
-    allure.dynamic.description(f"Skipped: {reason}")
-    print(f"SKIPPED {scenario}: {reason}", file=sys.__stderr__)  # past behave's capture
+def describe(scenario: Scenario, skipped: str | None = None) -> None:
+    """The scenario's description in the report: why it is skipped (if it is; allure-behave
+    drops behave's skip reason), its feature's "As a … / I want … / So that …" and description
+    (allure-behave records only the scenario's own), then the scenario's description."""
+    parts = [f"Skipped: {skipped}"] if skipped else []
+    if scenario.feature is not None:
+        parts.append(description_markdown(scenario.feature.description))
+    parts.append(description_markdown(scenario.description))
+    if any(parts):
+        allure.dynamic.description("\n\n".join(part for part in parts if part))
+
+
+# The lines of a user story, each a paragraph of its own in the report.
+_STORY = re.compile(r"(As an?|As the|I want|So that|In order to)\b")
+
+
+def description_markdown(lines: Sequence[str]) -> str:
+    """Gherkin description lines as Markdown paragraphs: each line of the user story ("As a …",
+    "I want …", "So that …", with the lines that continue it in lower case) is one, and the prose
+    after the story, hard-wrapped in the feature file, joins into paragraphs again (a blank line
+    ends one)."""
+    paragraphs: list[list[str]] = []
+    in_story, fresh = True, True
+    for line in (line.strip() for line in lines):
+        if not line:
+            fresh, in_story = True, False
+        elif _STORY.match(line):
+            paragraphs.append([line])
+            in_story, fresh = True, False
+        elif fresh or (in_story and not line[:1].islower()):
+            paragraphs.append([line])
+            in_story, fresh = False, False
+        else:
+            paragraphs[-1].append(line)
+    return "\n\n".join("\n".join(paragraph) for paragraph in paragraphs)
+
+
+def record_skip(scenario: Scenario, reason: str) -> None:
+    """Say why a scenario is skipped: in the report and on the console."""
+    describe(scenario, skipped=reason)
+    print(f"SKIPPED {scenario.name}: {reason}", file=sys.__stderr__)  # past behave's capture
 
 
 # The attachment of a scenario whose processes did not stop cleanly (the runner fails its result).

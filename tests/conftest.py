@@ -35,3 +35,9 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
     server = EtcdServer(bundled_etcd(), base / "data", base / "etcd.log").start()
     yield server
     server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--save-report-screenshot", action="store_true",
+                     help="also save the report browser test's screenshot of a failed "
+                          "scenario's page to reports/failed-scenario.png")

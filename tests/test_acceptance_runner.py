@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from support import acceptance
+from support.processes import debris
 
 
 def write_result(folder: Path, name: str, status: str) -> None:
@@ -34,29 +37,6 @@ def test_a_run_with_no_scenarios_fails(tmp_path: Path, monkeypatch: pytest.Monke
     assert "no scenario was executed" in err
 
 
-def test_epic_and_story_labels_read_as_words(tmp_path: Path) -> None:
-    (tmp_path / "a-result.json").write_text(json.dumps({"status": "passed", "labels": [
-        {"name": "epic", "value": "Codex_storage"}, {"name": "story", "value": "Round_trips"},
-        {"name": "tag", "value": "needs_node_control"}]}))
-    acceptance.readable_labels(tmp_path)
-    labels = json.loads((tmp_path / "a-result.json").read_text())["labels"]
-    assert [label["value"] for label in labels] == ["Codex storage", "Round trips",
-                                                   "needs_node_control"]
-
-
-def test_a_scenario_whose_processes_did_not_stop_cleanly_counts_as_failed(
-        tmp_path: Path) -> None:
-    (tmp_path / "x-attachment.txt").write_text("codex node A exited with code 1")
-    (tmp_path / "a-result.json").write_text(json.dumps({"status": "passed", "attachments": [
-        {"name": "stop checks", "source": "x-attachment.txt", "type": "text/plain"}]}))
-    write_result(tmp_path, "b", "passed")
-    acceptance.fail_unclean_stops(tmp_path)
-    result = json.loads((tmp_path / "a-result.json").read_text())
-    assert result["status"] == "failed"
-    assert "codex node A exited with code 1" in result["statusDetails"]["message"]
-    assert acceptance.count_results(tmp_path).line() == "scenarios: 1 passed, 1 failed, 0 skipped"
-
-
 def test_workers_are_seen_in_the_order_they_end() -> None:
     children = acceptance.Children()
     slow = children.start([sys.executable, "-c", "import signal; signal.pause()"])
@@ -67,3 +47,46 @@ def test_workers_are_seen_in_the_order_they_end() -> None:
     slow.terminate()
     assert next(ended) is slow
     assert list(ended) == []
+
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMAND_LINE = ROOT / "features/codex/command_line.feature"  # scenarios at lines 11, 19, 23, 28
+CONTENT = ROOT / "features/codex/content_identity.feature"  # an outline's rows at lines 44-46
+LIFECYCLE = ROOT / "features/codex/lifecycle.feature"
+
+
+def run_in_parallel(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
+                                                        dict[str, str]]:
+    """A real two-worker run of the runner in ``folder``; its output and each result's status
+    by scenario name."""
+    debris.prepare(folder)
+    done = subprocess.run(
+        [sys.executable, "-m", "support.acceptance", "--no-report", "--jobs", "2", *args],
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    results = [json.loads(path.read_text()) for path in (folder / "allure-results").glob(
+        "*-result.json")]
+    statuses = {result["name"]: result["status"] for result in results}
+    assert len(statuses) == len(results), f"a scenario ran twice: {sorted(statuses)}"
+    return done, statuses
+
+
+def test_line_selections_run_exactly_those_scenarios_in_parallel(tmp_path: Path) -> None:
+    done, statuses = run_in_parallel(tmp_path, f"{COMMAND_LINE}:19:28", f"{CONTENT}:45")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert statuses == {"codex-download needs a CID": "passed",
+                        "codex-upload reports a file it cannot read": "passed",
+                        "The name and type come back with the download -- @1.2 ": "passed"}, \
+        done.stdout + done.stderr
+    assert "scenarios: 3 passed, 0 failed, 0 skipped" in done.stdout
+
+
+def test_a_name_selects_across_workers_and_features_it_misses_do_not_run(tmp_path: Path) -> None:
+    done, statuses = run_in_parallel(
+        tmp_path, "-n", "codex-download needs a CID|Deleting a file twice is harmless",
+        str(COMMAND_LINE), str(LIFECYCLE), str(CONTENT))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert statuses == {"codex-download needs a CID": "passed",
+                        "Deleting a file twice is harmless": "passed"}, done.stdout + done.stderr
+    workers = sorted(p.name for p in (tmp_path / "reports/workers").glob("*.log"))
+    assert workers == ["worker-1.log", "worker-2.log"]  # content_identity.feature went nowhere
