@@ -19,11 +19,13 @@ SHARD ?=
 RUN_ARGS = --jobs $(JOBS) $(if $(SHARD),--shard $(SHARD))
 # pytest workers (pytest-xdist): most tests wait on processes and timeouts, so two per core pay.
 PYTEST_JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+# The CI workflow's linter (the dev extras bundle it on Linux; elsewhere point it at an actionlint).
+ACTIONLINT ?= $(VENV)/bin/actionlint
 # The browser that checks the HTML report (Debian's chromium, installed through apt when missing).
 CHROMIUM ?= chromium
 export CHROMIUM
 
-.PHONY: acceptance test pytest lint install browser report-check clean
+.PHONY: acceptance test pytest lint install browser report report-check steps clean
 
 acceptance: $(WIRE_STAMP) $(NODE_STAMP)
 	$(PY) -m support.acceptance $(RUN_ARGS) $(BEHAVE_ARGS)
@@ -36,16 +38,28 @@ test: lint pytest $(WIRE_STAMP) $(NODE_STAMP) browser
 pytest: $(WIRE_STAMP) $(NODE_STAMP) browser
 	$(PY) -m pytest -n $(PYTEST_JOBS)
 
-# Check an existing report (from `make acceptance`) in headless Chromium.
+# Check an existing report (from `make acceptance`) in headless Chromium; a screenshot of its
+# first failed scenario's page goes to reports/failed-scenario.png.
 report-check: $(PY_STAMP) browser
-	$(PY) -m support.report_browser
+	$(PY) -m support.report_browser --screenshot-failed reports/failed-scenario.png
+
+# The HTML report from an existing allure-results/ (e.g. CI shards' results downloaded into it,
+# one sub-folder per shard: they are merged first), with the history in allure-history/.
+report: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m support.report_build
 
 lint: $(WIRE_STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(VENV)/bin/mypy
 	node_modules/.bin/gherkin-lint -c .gherkin-lintrc features
+	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
 	$(PY) -m support.step_gates
+
+# The step catalog: every step by domain, with its docstring (FIND='upload node': only the
+# steps whose text or docstring holds all these words).
+steps: $(WIRE_STAMP)
+	@$(PY) -m support.step_catalog $(FIND)
 
 install: $(WIRE_STAMP) $(NODE_STAMP)
 
