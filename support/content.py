@@ -25,6 +25,16 @@ def parse_size(text: str) -> int:
     return total
 
 
+def describe_size(size: int) -> str:
+    """Bytes as people write them (the words ``parse_size`` reads): ``130 KiB``, ``64 KiB + 1
+    byte``, ``10 MiB``, ``0 bytes``; the largest unit that leaves a whole number, then the rest."""
+    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= unit:
+            whole, rest = divmod(size, unit)
+            return f"{whole} {name}" + (f" + {describe_size(rest)}" if rest else "")
+    return f"{size} byte" if size == 1 else f"{size} bytes"
+
+
 @dataclass(frozen=True)
 class LocalFile:
     """A file on disk the suite made, with its size and SHA-256."""

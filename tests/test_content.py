@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.content import parse_size, write_random_file
+from support.content import describe_size, parse_size, write_random_file
 
 
 @pytest.mark.parametrize(("text", "size"), [
@@ -16,6 +16,16 @@ from support.content import parse_size, write_random_file
 ])
 def test_sizes_in_words(text: str, size: int) -> None:
     assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(("size", "words"), [
+    (0, "0 bytes"), (1, "1 byte"), (2, "2 bytes"), (1023, "1023 bytes"), (65536, "64 KiB"),
+    (65537, "64 KiB + 1 byte"), (133120, "130 KiB"), (10485760, "10 MiB"),
+    ((1 << 30) + (1 << 20) + 3, "1 GiB + 1 MiB + 3 bytes"),
+])
+def test_sizes_are_described_as_people_write_them(size: int, words: str) -> None:
+    assert describe_size(size) == words
+    assert parse_size(words) == size
 
 
 @pytest.mark.parametrize("text", ["", "ten MiB", "5 KB", "1 MiB +"])

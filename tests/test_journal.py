@@ -198,7 +198,7 @@ def test_every_codex_client_of_the_world_is_journaled(tmp_path: Path) -> None:
     finally:
         fleet.close()
     notes = [note.text for note in _of(journal, Note)]
-    assert notes == ["Alice uploads a 1000-byte file to node A"]
+    assert notes == ["Alice uploads a 1000 bytes file to node A"]
     cid = world.last_upload.cid
     exchanges = _of(journal, Exchange)
     (upload,) = [e for e in exchanges if e.method == "POST"]

@@ -59,7 +59,7 @@ def test_a_failing_scenario_carries_the_exchanges_of_every_client(tmp_path: Path
     (attachment,) = [a for a in result["attachments"] if a["name"] == ATTACHMENT]
     assert attachment["type"] == "text/plain"
     journal = (results / attachment["source"]).read_text()
-    assert "--- Alice uploads a 1-byte file to node A" in journal  # the Codex world's note
+    assert "--- Alice uploads a 1 byte file to node A" in journal  # the Codex world's note
     assert "POST http://127.0.0.1:" in journal and "/api/codex/v1/data  ->  200" in journal
     assert "/api/v1/events/stream  ->  200" in journal  # carol's web page: its event stream
     assert "/objects/call/ChatRoom/ChatRoom-Crypto/Join  ->  200" in journal  # and a call

@@ -27,7 +27,7 @@ from support.codex.client import (
 from support.codex.expectations import same_content
 from support.codex.nodes import CodexFleet, CodexNode, NodeOptions
 from support.commands import CommandResult, run_tool
-from support.content import LocalFile, write_bytes_file, write_random_file
+from support.content import LocalFile, describe_size, write_bytes_file, write_random_file
 from support.expect import listing, plural
 from support.oracles import codex_cid
 from support.waiting import eventually
@@ -67,7 +67,7 @@ class Upload:
     by: str
 
     def describe(self) -> str:
-        return f"the {self.content.size}-byte file {self.by} uploaded to node {self.node}"
+        return f"the {describe_size(self.content.size)} file {self.by} uploaded to node {self.node}"
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class CodexWorld:
     # --- uploads ----------------------------------------------------------------------------
     def upload(self, node: str, content: LocalFile, filename: str | None = None,
                mimetype: str | None = None, *, by: str) -> Upload:
-        self._act(by, f"uploads a {content.size}-byte file to node {node}")
+        self._act(by, f"uploads a {describe_size(content.size)} file to node {node}")
         if content.size >= progress.LARGE:
             transfer = progress.Transfer(f"upload to node {node}", content.size)
             with open(content.path, "rb") as handle:
@@ -249,7 +249,7 @@ class CodexWorld:
                    mimetype: str | None = None, *, by: str) -> None:
         """Upload expecting a refusal; remembers the error (a success is remembered too)."""
         size = 0 if content is None else content.size
-        self._act(by, f"tries to upload a {size}-byte file to node {node}")
+        self._act(by, f"tries to upload a {describe_size(size)} file to node {node}")
         self.last_error = None
         try:
             source = b"" if content is None else content.path
@@ -263,8 +263,8 @@ class CodexWorld:
     def upload_concurrently(self, node: str, content: LocalFile, count: int) -> list[str]:
         """``count`` people upload the same file at once; "she" is then one of them."""
         self.person(f"one of the {count} people")
-        self._note(f"{count} people upload the same {content.size}-byte file to node {node} "
-                   "at once")
+        self._note(f"{count} people upload the same {describe_size(content.size)} file to node "
+                   f"{node} at once")
         client = self.client(node)
         with ThreadPoolExecutor(max_workers=count) as pool:
             cids = list(pool.map(lambda _: client.upload(content.path), range(count)))
