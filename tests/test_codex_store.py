@@ -92,3 +92,20 @@ def test_a_run_stops_where_the_blocks_stop_lying_back_to_back(tmp_path: Path) ->
     assert second is not None and second.offset == 2 * BLOCK
     assert os.path.getsize(second.path) == 3 * BLOCK
     repo.close()
+
+
+def test_fetched_blocks_are_stored_with_their_leaves_a_batch_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "PACK_BYTES", 2 * BLOCK)  # the batch spans two packs
+    repo = RepoStore(tmp_path, quota_bytes=1 << 30, block_ttl=0)
+    fetched = [(0, "b1", b"p0", block(1)), (1, "same", b"p1", block(7)),
+               (2, "same", b"p2", block(7)), (3, "b3", b"p3", block(3))]
+    repo.put_dataset_blocks("tree", fetched)
+    repo.put_dataset_blocks("tree", fetched[:1])  # delivered twice: one leaf, one reference
+    assert repo.leaf_range("tree", 1, 2) == {1: ("same", b"p1"), 2: ("same", b"p2")}
+    assert repo.leaf("tree", 3) == ("b3", b"p3") and repo.read("b3") == block(3)
+    assert (repo.space().total_blocks, repo.space().quota_used_bytes) == (3, 3 * BLOCK)
+    repo.put("manifest", b"m", manifest=True)
+    repo.delete_dataset("manifest", "tree", 4)
+    assert (repo.space().total_blocks, repo.space().quota_used_bytes) == (0, 0)
+    repo.close()

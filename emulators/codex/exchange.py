@@ -109,6 +109,7 @@ class _StoredFrame:
 def held_frames(store: RepoStore, tree: str, start: int, count: int) -> list[_StoredFrame]:
     """The frames of the blocks ``start … start + count - 1`` of ``tree`` stored here."""
     frames, index, end = [], start, start + count
+    leaves = store.leaf_range(tree, start, count)
     while index < end:
         run = store.local_run(tree, index, end - index)
         if run is None or run.length % run.count:
@@ -116,7 +117,7 @@ def held_frames(store: RepoStore, tree: str, start: int, count: int) -> list[_St
             continue
         size = run.length // run.count
         for offset in range(run.offset, run.offset + run.length, size):
-            leaf = store.leaf(tree, index)
+            leaf = leaves.get(index)
             if leaf is not None:
                 frames.append(_StoredFrame(frame_head(index, leaf[0], leaf[1], size),
                                            run.path, offset, size))

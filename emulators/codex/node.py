@@ -16,11 +16,12 @@ from typing import Protocol, TypeVar
 
 from emulators.codex import errors
 from emulators.codex.cli import NodeConfig
-from emulators.codex.exchange import ExchangeClient, LeafReply, PeerUnreachableError
+from emulators.codex.exchange import ExchangeClient, PeerUnreachableError
 from emulators.codex.identity import NodeIdentity, decode_spr, multiaddr_bytes
 from emulators.codex.logs import ChroniclesLogger
 from emulators.codex.peers import Discovery, Peer, PeerTable
 from emulators.codex.store import QuotaExceededError, RepoStore, Space
+from emulators.codex.verify import verified_leaves
 from wire.cid import CODEX_BLOCK, CODEX_MANIFEST, CODEX_ROOT, Cid
 from wire.codex_manifest import (
     BLOCK_SIZE,
@@ -29,7 +30,6 @@ from wire.codex_manifest import (
     merkle_layers,
     merkle_proof,
     pad_block,
-    verify_proof,
 )
 
 _SHA2_256 = 0x12  # multihash code of sha2-256
@@ -394,12 +394,6 @@ class CodexNode:
 
         return self._once(f"block:{cid}", fetch)
 
-    def _verified_leaf(self, tree: Cid, reply: LeafReply) -> bool:
-        digest = hashlib.sha256(reply.data).digest()
-        return (len(reply.data) == BLOCK_SIZE
-                and reply.block_cid == str(Cid.v1(CODEX_BLOCK, digest))
-                and verify_proof(digest, reply.index, reply.proof, tree.digest))
-
     def _local_block(self, tree: Cid, index: int) -> str | None:
         known = self.store.leaf(str(tree), index)
         return known[0] if known is not None and self.store.has(known[0]) else None
@@ -433,7 +427,7 @@ class CodexNode:
             for address in peer.tcp:
                 replies = [r for r in self.exchange.leaves(address, str(tree), start,
                                                            CHUNK_BLOCKS) if r.index in missing]
-                good = [r for r in replies if self._verified_leaf(tree, r)]
+                good = verified_leaves(tree.digest, replies)
                 if len(good) < len(replies):
                     self.log.warn("Block failed verification", topics="codex blockexcengine",
                                   tree=tree, peer=peer.peer_id)

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from emulators.codex import errors
 
 # About 1024 blocks of 64 KiB: few files per dataset, little space held by a pack's dead blocks.
 PACK_BYTES = 64 * 1024 * 1024
+# Host parameters in one SQL statement, well under SQLite's limit (999 before 3.32).
+_SQL_VARIABLES = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (
@@ -148,8 +151,7 @@ class RepoStore:
         blocks before it stay stored."""
         with self._lock:
             try:
-                for cid, data in blocks:
-                    self._put_locked(cid, data, manifest=False)
+                self._put_batch_locked(None, [(None, cid, b"", data) for cid, data in blocks])
             finally:
                 self._db.commit()
 
@@ -159,11 +161,77 @@ class RepoStore:
         one transaction; on a quota failure the blocks stored before it stay."""
         with self._lock:
             try:
-                for index, cid, proof, data in blocks:
-                    self._put_locked(cid, data, manifest=False)
-                    self._add_leaf_locked(tree, index, cid, proof)
+                self._put_batch_locked(tree, blocks)
             finally:
                 self._db.commit()
+
+    def _put_batch_locked(self, tree: str | None,
+                          blocks: Sequence[tuple[int | None, str, bytes, bytes | memoryview]],
+                          ) -> None:
+        """Append the batch's new blocks to the pack and write their rows (and, with a ``tree``,
+        the leaves not yet recorded) a statement per kind, not per block: block by block as
+        ``_put_locked`` would, a block stored again only extending its expiry. On a quota failure
+        the rows of the blocks before it are still written."""
+        expiry = self._expiry()
+        known = self._stored_cids([cid for _index, cid, _proof, _data in blocks])
+        held = set() if tree is None else self._held_indexes(
+            tree, [index for index, _cid, _proof, _data in blocks if index is not None])
+        rows: list[tuple[str, int, int, int]] = []
+        extended: list[tuple[float, str]] = []
+        leaves: list[tuple[str, int, str, bytes]] = []
+        try:
+            for index, cid, proof, data in blocks:
+                if cid in known:
+                    extended.append((expiry, cid))
+                else:
+                    size = len(data)
+                    if self._used + size > self._quota:
+                        raise QuotaExceededError(cid, self._used + size, self._quota)
+                    if self._pack_fd is None or self._pack_size + size > PACK_BYTES:
+                        self._insert_blocks(rows, expiry)  # before the pack is switched
+                        rows = []
+                    # The bytes first, then the row (committed by the caller): the commit point.
+                    pack, offset = self._append(data)
+                    rows.append((cid, size, pack, offset))
+                    known.add(cid)
+                    self._used += size
+                if tree is not None and index is not None and index not in held:
+                    held.add(index)
+                    leaves.append((tree, index, cid, proof))
+        finally:
+            self._insert_blocks(rows, expiry)
+            self._db.executemany(
+                "UPDATE blocks SET expiry = MAX(expiry, ?) WHERE cid = ?", extended)
+            self._db.executemany(
+                "INSERT INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?)", leaves)
+            refs = Counter(cid for _tree, _index, cid, _proof in leaves)
+            self._db.executemany("UPDATE blocks SET refcount = refcount + ? WHERE cid = ?",
+                                 [(count, cid) for cid, count in refs.items()])
+
+    def _insert_blocks(self, rows: list[tuple[str, int, int, int]], expiry: float) -> None:
+        """Rows (CID, size, pack, offset) of newly appended data blocks."""
+        self._db.executemany(
+            "INSERT INTO blocks (cid, size, expiry, is_manifest, pack, offset)"
+            " VALUES (?, ?, ?, 0, ?, ?)",
+            [(cid, size, expiry, pack, offset) for cid, size, pack, offset in rows])
+
+    def _stored_cids(self, cids: list[str]) -> set[str]:
+        """Those of ``cids`` stored here."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(cids))
+        for start in range(0, len(unique), _SQL_VARIABLES):
+            part = unique[start : start + _SQL_VARIABLES]
+            found.update(row[0] for row in self._db.execute(
+                f"SELECT cid FROM blocks WHERE cid IN ({','.join('?' * len(part))})", part))
+        return found
+
+    def _held_indexes(self, tree: str, indexes: list[int]) -> set[int]:
+        """Those of ``indexes`` that already have a leaf of ``tree``."""
+        if not indexes:
+            return set()
+        return {row[0] for row in self._db.execute(
+            "SELECT idx FROM leaves WHERE tree = ? AND idx >= ? AND idx <= ?",
+            (tree, min(indexes), max(indexes)))}
 
     def _put_locked(self, cid: str, data: bytes | memoryview, manifest: bool) -> None:
         expiry = self._expiry()
@@ -222,14 +290,6 @@ class RepoStore:
                                  [(block,) for _tree, _index, block, _proof in new])
             self._db.commit()
 
-    def _add_leaf_locked(self, tree: str, index: int, block: str, proof: bytes) -> None:
-        inserted = self._db.execute(
-            "INSERT OR IGNORE INTO leaves (tree, idx, block, proof) VALUES (?, ?, ?, ?)",
-            (tree, index, block, proof),
-        ).rowcount
-        if inserted:
-            self._db.execute("UPDATE blocks SET refcount = refcount + 1 WHERE cid = ?", (block,))
-
     # --- reading ------------------------------------------------------------------------------
     def read(self, cid: str) -> bytes | None:
         """The block's bytes, or None when it is not stored."""
@@ -256,6 +316,16 @@ class RepoStore:
                 "SELECT block, proof FROM leaves WHERE tree = ? AND idx = ?", (tree, index)
             ).fetchone()
         return (row[0], bytes(row[1])) if row else None
+
+    def leaf_range(self, tree: str, start: int, count: int) -> dict[int, tuple[str, bytes]]:
+        """index → (block CID, Merkle proof) of the leaves of ``tree`` known here among
+        ``start … start + count - 1``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT idx, block, proof FROM leaves WHERE tree = ? AND idx >= ? AND idx < ?",
+                (tree, start, start + count),
+            ).fetchall()
+        return {row[0]: (row[1], bytes(row[2])) for row in rows}
 
     def local_run(self, tree: str, start: int, limit: int) -> StoredRun | None:
         """Blocks ``start``, ``start + 1`` … of ``tree`` (at most ``limit``) that are stored here
