@@ -196,14 +196,14 @@ class ArchivePair:
                 ids = bob.wakuext.downloaded_archive_ids(community)
                 assert len(ids) == len(created), f"{len(ids)} of {len(created)} archives"
 
-            eventually(all_fetched, within=3600, interval=0.05)
+            eventually(all_fetched, within=3600, interval=0.05, max_interval=0.05)
             fetching = time.perf_counter() - started
 
             def all_imported() -> None:
                 pending = bob.wakuext.archive_ids_to_import(community)
                 assert not pending, f"{len(pending)} archives left to import"
 
-            eventually(all_imported, within=3600, interval=0.05)
+            eventually(all_imported, within=3600, interval=0.05, max_interval=0.05)
             importing = time.perf_counter() - started
         return ArchiveTimes(len(bodies), len(created), floor, creation, fetching, importing)
 

@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from archive_throughput import IMPORT_PACE, ArchivePair, floor_rate, texts
 from chat_cluster import spawn_floor
-from codex_roundtrip import hash_file
+from codex_roundtrip import timed_round_trip
 from measure import MIB, PeakRss, growth
 
 from support.chat.cluster import ChatCluster
@@ -50,17 +51,15 @@ def codex_curve(settings: Settings, base: Path, sizes: list[int]) -> list[str]:
         node = fleet.start("scaling")
         assert node.process is not None
         with PeakRss({"node": node.process.pid}) as rss:
+            process = psutil.Process(node.process.pid)
             for mib in sizes:
                 content = write_random_file(base / f"content-{mib}.bin", mib * MIB, seed=mib)
-                expected, floor = hash_file(content.path)
-                started = time.perf_counter()
-                cid = node.client.upload(content.path, timeout=600)
-                result = node.client.download(cid, timeout=600)
-                seconds.append(time.perf_counter() - started)
-                floors.append(floor)
-                content.path.unlink()
-                if result.sha256 != expected:
-                    raise SystemExit(f"FAILED: the {mib} MiB download differs from the upload")
+                try:
+                    run = timed_round_trip(node.client, process, content)
+                finally:
+                    content.path.unlink()  # the next size's file is written in its place
+                seconds.append(run.round_trip)
+                floors.append(run.floor)
     finally:
         fleet.close()
     return ["Codex round trip (upload + download + SHA-256), floor hashlib.sha256:",

@@ -39,13 +39,12 @@ if __name__ == "__main__":
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -239,17 +238,20 @@ class Worker:
 _workers: list[Worker] = []
 
 
-def run_behave(args: Sequence[str], children: Children | None = None) -> int:
+def run_behave(args: Sequence[str], children: Children | None = None,
+               known: Mapping[str, timings.FeatureTime] | None = None) -> int:
     """Run one behave with ``args`` as they are, under the live console (``run_workers``)."""
-    return _run_watched([(list(args), Worker([], None))], children)
+    return _run_watched([(list(args), Worker([], None))], children, known)
 
 
 def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
-                children: Children | None = None, expected: Sequence[float] = ()) -> int:
+                children: Children | None = None, expected: Sequence[float] = (),
+                known: Mapping[str, timings.FeatureTime] | None = None) -> int:
     """Run one behave per non-empty group at once, under the live console (``support.console``:
     each finished scenario, the ``[progress]`` lines, a bar, and at the end each failure), with
     how long each took (and how long the last run's timings said it would: ``expected``, one
-    figure per group, if given). Each worker's whole output is in ``reports/workers/``.
+    figure per group, if given; ``known``: the last run's timings, by which the console forecasts
+each scenario). Each worker's whole output is in ``reports/workers/``.
 
     Workers share the results folders (Allure files are per scenario, JUnit files per feature)
     and keep apart everything else by themselves (ports, etcd prefixes, artifact folders).
@@ -257,16 +259,16 @@ def run_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
     guesses: list[float | None] = [*expected] or [None] * len(groups)
     return _run_watched([([*options, *map(str, group)], Worker(list(group), guess))
                          for group, guess in zip(groups, guesses, strict=True) if group],
-                        children)
+                        children, known)
 
 
-def _run_watched(runs: Sequence[tuple[list[str], Worker]], children: Children | None) -> int:
+def _run_watched(runs: Sequence[tuple[list[str], Worker]], children: Children | None,
+                 known: Mapping[str, timings.FeatureTime] | None = None) -> int:
     """Start one behave per (arguments, worker), its output to its log and its feed to the
     console, and wait for them all; the highest exit code (a signal's as 128 + N)."""
     children = children or _active or Children()
     WORKER_LOGS.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stderr(io.StringIO()):  # the runner has said if they are unreadable
-        shown = console.Console(expected=timings.load())
+    shown = console.Console(expected=known)
     workers: dict[subprocess.Popen[Any], Worker] = {}
     asked: set[subprocess.Popen[Any]] = set()
     logs: list[TextIO] = []
@@ -361,13 +363,14 @@ def _run_selected(parser: argparse.ArgumentParser, ours: argparse.Namespace,
             parser.error(f"behave would refuse these arguments: {exc}")
         selections = []  # one behave says what is wrong itself
     if not parallel:
-        return run_behave(behave_arguments(behave_args)), selections, False
+        return run_behave(behave_arguments(behave_args), known=known), selections, False
     try:
         shard = split.parse_shard(ours.shard) if ours.shard else None
     except split.ShardError as exc:
         parser.error(str(exc))
     plan = split.plan(selections, ours.jobs, shard, known)
-    code = run_workers(plan.groups, split_arguments(behave_args)[1], expected=plan.expected)
+    code = run_workers(plan.groups, split_arguments(behave_args)[1], expected=plan.expected,
+                       known=known)
     return code, selections, plan.elsewhere
 
 

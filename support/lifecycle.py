@@ -147,12 +147,12 @@ def finish_feature(context: Context, feature: Feature) -> None:
 def start_scenario(context: Context, scenario: Scenario) -> None:
     """Skip what the targets cannot do; give the scenario its folders and journal. Its worlds
     are built when a step first needs them (``support.worlds``)."""
-    context.feature_clock.begin_scenario()
     reason = context.capability_matcher.skip_reason(scenario)
-    if reason is not None:
+    if reason is not None:  # not run: its feature's time is not a whole run's (FeatureClock)
         scenario.skip(reason=reason)
         reporting.record_skip(scenario, reason)
         return
+    context.feature_clock.begin_scenario()
     reporting.describe(scenario)
     assert scenario.feature is not None  # behave sets it on every scenario it runs
     folder = context.run_artifacts.scenario_dir(scenario.feature.name, scenario.name)

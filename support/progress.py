@@ -7,6 +7,7 @@ the runner's live console, ``support.scenario_feed``).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -18,9 +19,15 @@ _EVERY = 2.0
 _listeners: list[Callable[[str], None]] = []
 
 
-def listen(listener: Callable[[str], None]) -> None:
-    """Hand every progress message to ``listener`` too (from any thread)."""
+def listen(listener: Callable[[str], None]) -> Callable[[], None]:
+    """Hand every progress message to ``listener`` too (from any thread), until the function
+    this returns is called (calling it again does nothing)."""
     _listeners.append(listener)
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            _listeners.remove(listener)
+    return remove
 
 
 def note(message: str) -> None:
@@ -28,7 +35,7 @@ def note(message: str) -> None:
     if stream is not None:
         stream.write(f"  [progress] {message}\n")
         stream.flush()
-    for listener in _listeners:
+    for listener in list(_listeners):  # one may stop listening meanwhile
         listener(message)
 
 

@@ -112,7 +112,8 @@ class ScenarioFeed(Formatter):  # type: ignore[misc]  # behave's formatter base 
         self._started = 0.0
         self._evidence: Evidence | None = None
         self._lock = threading.Lock()  # progress comes from transfer threads too
-        progress.listen(lambda message: self._write({"event": "progress", "message": message}))
+        self._unlisten = progress.listen(
+            lambda message: self._write({"event": "progress", "message": message}))
 
     def _write(self, event: dict[str, object]) -> None:
         with self._lock:
@@ -155,6 +156,7 @@ class ScenarioFeed(Formatter):  # type: ignore[misc]  # behave's formatter base 
         self.finished()
 
     def close(self) -> None:
+        self._unlisten()  # no progress after the stream is closed
         self.finished()
         self.close_stream()
 

@@ -2,8 +2,9 @@
 
 Features are weighed by the seconds the last run measured for them (``support.timings``); a
 feature with no measurement (new, renamed, or no timings file at all) by its scenario count (each
-Examples row counts) times the median seconds per scenario of the measured ones; a feature of
-which a line, name or tag selection runs only some scenarios (``support.selection``) by those.
+Examples row counts, as behave counts them: ``support.selection``) times the median seconds per
+scenario of the measured ones; a feature of which a line, name or tag selection runs only some
+scenarios by those, at its measured seconds per scenario (else the median).
 They are dealt heaviest-first to the lightest bin, then single moves and swaps between the
 heaviest and the lightest bin are made while they lower the heavier of the two; ties are broken
 by path, so the split is deterministic for the same timings file: machines that restore the same
@@ -15,15 +16,12 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from support.selection import FeatureSelection
 from support.timings import FeatureTime, key
-
-_SCENARIO = re.compile(r"^\s*Scenario( Outline)?:", re.MULTILINE)
-_EXAMPLE_ROW = re.compile(r"^\s*\|", re.MULTILINE)
 
 
 class ShardError(ValueError):
@@ -46,52 +44,41 @@ def plan(selections: Sequence[FeatureSelection], jobs: int, shard: tuple[int, in
     """Split the features with a selected scenario over ``jobs`` workers (of this shard's part,
     ``(K, N)``: the K-th of N), each weighed by its selected scenarios."""
     chosen = {found.path: found for found in selections if found.selected}
-    partial = {path: found.selected for path, found in chosen.items()
-               if found.selected < found.total}
+    cost = costs(chosen.values(), timings)
     features = sorted(chosen)
     if shard is not None:
-        features = split(features, shard[1], timings, partial)[shard[0] - 1]
-    groups = split(features, max(1, jobs), timings, partial)
-    cost = costs(features, timings, partial)
+        features = split({f: cost[f] for f in features}, shard[1])[shard[0] - 1]
+    groups = split({f: cost[f] for f in features}, max(1, jobs))
     return Plan([[at for feature in group for at in chosen[feature].locations]
                  for group in groups],
                 [sum(cost[f] for f in group) for group in groups] if timings else [],
                 elsewhere=bool(chosen) and not features)
 
 
-def weight(feature: Path) -> int:
-    """Roughly how many scenarios a feature runs (outline rows count, header rows do not)."""
-    text = feature.read_text(encoding="utf-8")
-    outlines = text.count("Scenario Outline:")
-    rows = len(_EXAMPLE_ROW.findall(text.split("Examples:", 1)[1])) if outlines else 0
-    return max(1, len(_SCENARIO.findall(text)) - outlines + max(0, rows - outlines))
-
-
-def costs(features: Sequence[Path], timings: Mapping[str, FeatureTime] | None = None,
-          selected: Mapping[Path, int] | None = None) -> dict[Path, float]:
-    """Each feature's expected seconds: its measured time, else its scenario count times the
-    median seconds per scenario of the measured features (with no timings: the scenario count).
-    A feature of which ``selected`` names how many scenarios run (a line, name or tag selection)
-    weighs that many: its measured seconds per scenario, else the median, times that count."""
-    timings, selected = timings or {}, selected or {}
+def costs(selections: Iterable[FeatureSelection],
+          timings: Mapping[str, FeatureTime] | None = None) -> dict[Path, float]:
+    """Each feature's expected seconds: run whole (all its scenarios selected), its measured
+    time; else (unmeasured, or a line, name or tag selection runs only some of its scenarios)
+    its selected scenarios times its measured seconds per scenario, else the median seconds per
+    scenario of the measured features (with no timings: the scenario count)."""
+    timings = timings or {}
     per_scenario = [t.per_scenario for t in timings.values() if t.scenarios]
     scale = statistics.median(per_scenario) if per_scenario else 1.0
     found = {}
-    for feature in features:
-        timing = timings.get(key(feature))
-        if feature in selected:
-            rate = timing.per_scenario if timing is not None and timing.scenarios else scale
-            found[feature] = selected[feature] * rate
+    for selection in selections:
+        timing = timings.get(key(selection.path))
+        if timing is not None and selection.selected == selection.total:
+            found[selection.path] = timing.seconds
         else:
-            found[feature] = timing.seconds if timing is not None else weight(feature) * scale
+            rate = timing.per_scenario if timing is not None and timing.scenarios else scale
+            found[selection.path] = selection.selected * rate
     return found
 
 
-def split(features: Sequence[Path], bins: int, timings: Mapping[str, FeatureTime] | None = None,
-          selected: Mapping[Path, int] | None = None) -> list[list[Path]]:
-    """Deal features into ``bins`` groups of similar expected seconds (some may stay empty);
-    ``selected`` as for ``costs``."""
-    cost = costs(features, timings, selected)
+def split(cost: Mapping[Path, float], bins: int) -> list[list[Path]]:
+    """Deal the features (``cost``: each one's expected seconds, from ``costs``) into ``bins``
+    groups of similar expected seconds (some may stay empty)."""
+    features = list(cost)
     groups: list[list[Path]] = [[] for _ in range(bins)]
     loads = [0.0] * bins
     for feature in sorted(features, key=lambda f: (-cost[f], str(f))):

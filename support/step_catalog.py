@@ -28,8 +28,9 @@ STEPS = Path(__file__).resolve().parents[1] / "steps"
 DOMAINS = {"codex": "Codex storage and networks", "chat": "Goverse chat",
            "archive": "Community history archives"}
 KEYWORDS = {"given": "Given", "when": "When", "then": "Then", "step": "Given/When/Then"}
-# The parse library's own types the patterns use.
+# The parse library's own types the patterns use, and the names the catalog gives them.
 BUILT_IN_TYPES = {"d": "a whole number: 2, 30"}
+TYPE_NAMES = {"d": "number"}
 _SECTION = re.compile(r"^# --- (?P<title>.+?) -*$")
 _FIELD = re.compile(r"\{(?P<name>\w*)(?::(?P<type>\w+))?\}")
 
@@ -37,7 +38,7 @@ _FIELD = re.compile(r"\{(?P<name>\w*)(?::(?P<type>\w+))?\}")
 @dataclass(frozen=True)
 class Step:
     """One step definition: its keyword(s), pattern, docstring, domain, module section and
-    where it is defined (``steps/x.py:12``)."""
+    where it is defined (its file and line)."""
 
     keywords: tuple[str, ...]
     pattern: str
@@ -45,14 +46,18 @@ class Step:
     domain: str
     module: str
     section: str
-    location: str
+    filename: str
+    line: int
+
+    @property
+    def location(self) -> str:
+        """Where it is defined: ``steps/x.py:12``."""
+        return f"{self.filename}:{self.line}"
 
     @property
     def text(self) -> str:
-        """The keyword and the pattern, each field shown as ``<name: Type>``."""
-        keyword = "/".join(KEYWORDS[k] for k in self.keywords) if len(self.keywords) > 1 \
-            else KEYWORDS[self.keywords[0]]
-        return f"{keyword} {readable(self.pattern)}"
+        """The keyword(s) and the pattern, each field shown as ``<name: Type>``."""
+        return f"{'/'.join(KEYWORDS[k] for k in self.keywords)} {readable(self.pattern)}"
 
 
 def readable(pattern: str) -> str:
@@ -60,7 +65,7 @@ def readable(pattern: str) -> str:
     with no type, any text, reads ``<what>``)."""
     def field(match: re.Match[str]) -> str:
         name, kind = match["name"] or "value", match["type"]
-        return f"<{name}>" if kind is None else f"<{name}: {'number' if kind == 'd' else kind}>"
+        return f"<{name}>" if kind is None else f"<{name}: {TYPE_NAMES.get(kind, kind)}>"
     return _FIELD.sub(field, pattern)
 
 
@@ -95,8 +100,8 @@ def load(steps: Path = STEPS) -> list[Step]:
         doc = inspect.getdoc(func) or ""
         catalog.append(Step(tuple(sorted(set(step_types), key=list(KEYWORDS).index)), pattern,
                             doc.split("\n\n", 1)[0], domain_of(module), module,
-                            titles[-1] if titles else "", f"{filename}:{line}"))
-    return sorted(catalog, key=lambda s: (s.domain, s.module, int(s.location.rsplit(":")[-1])))
+                            titles[-1] if titles else "", filename, line))
+    return sorted(catalog, key=lambda s: (s.domain, s.module, s.line))
 
 
 def type_help(name: str) -> str:
@@ -138,7 +143,7 @@ def render(steps: Sequence[Step], words: Sequence[str] = ()) -> str:
     used = sorted({m["type"] for s in shown for m in _FIELD.finditer(s.pattern) if m["type"]})
     if used:
         out += ["=== Parameter types ===", ""]
-        out += [f"  {'number' if name == 'd' else name}: {type_help(name)}" for name in used]
+        out += [f"  {TYPE_NAMES.get(name, name)}: {type_help(name)}" for name in used]
     return "\n".join(out) + "\n"
 
 

@@ -21,13 +21,13 @@ USAGE = Path("reports/steps-usage.txt")
 _PROBLEMS = ("UNUSED STEP DEFINITIONS", "UNDEFINED STEPS")
 
 
-def dry_run_config(formatter: str, outfile: Path, args: list[str] | None = None) -> Configuration:
+def dry_run_config(formatter: str, outfile: Path) -> Configuration:
     """behave.ini's configuration for a ``--dry-run`` whose one formatter is ``formatter``,
-    writing to ``outfile``, with no JUnit files; ``args`` are more behave arguments."""
+    writing to ``outfile``, with no JUnit files."""
     # ``-f`` here too: behave loads a formatter named at start-up against the step registry that
     # the steps fill; one loaded later (after behave's runtime reset) would see an empty one.
-    config = Configuration(command_args=["--dry-run", "--no-junit", "-f", formatter,
-                                         *(args or [])], load_config=True)
+    config = Configuration(command_args=["--dry-run", "--no-junit", "-f", formatter],
+                           load_config=True)
     config.format = [formatter]
     config.outputs = [StreamOpener(str(outfile))]
     return config

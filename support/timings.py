@@ -17,12 +17,13 @@ scenario count.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,47 @@ def merged(previous: Mapping[str, FeatureTime], new: Mapping[str, FeatureTime]) 
     return {**previous, **new}
 
 
+def merge_shards(plan: Mapping[str, FeatureTime],
+                 shards: Iterable[Mapping[str, FeatureTime]]) -> Timings:
+    """The timings of a run split over shards (``--shard``): each shard started from the
+    ``plan`` (the timings they all restored) and ran disjoint features, so each feature's time is
+    the one a shard's timings hold that differs from the plan's (a feature no shard measured, or
+    whose shard failed it, keeps the plan's)."""
+    found = dict(plan)
+    for shard in shards:
+        for feature, timing in shard.items():
+            if plan.get(feature) != timing:
+                found[feature] = timing
+    return found
+
+
+def shard_files(paths: Iterable[Path]) -> list[Path]:
+    """The timings files ``paths`` name: a file as it is, a folder's ``timings.json`` files at
+    any depth (download-artifact puts one artifact straight in its folder, several in
+    sub-folders), in order."""
+    found: list[Path] = []
+    for path in paths:
+        found += sorted(path.rglob("timings.json")) if path.is_dir() else [path]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m support.timings merge --plan PLAN [--out OUT] SHARD...``: merge the shards'
+    timings files (or folders of them) over the plan's (``merge_shards``) into OUT
+    (reports/timings.json)."""
+    parser = argparse.ArgumentParser(prog="python -m support.timings")
+    commands = parser.add_subparsers(dest="command", required=True)
+    merge = commands.add_parser("merge", help="merge the shards' timings over the plan's")
+    merge.add_argument("--plan", type=Path, required=True,
+                       help="the timings file every shard started from")
+    merge.add_argument("--out", type=Path, default=TIMINGS, help=f"default: {TIMINGS}")
+    merge.add_argument("shards", type=Path, nargs="+", metavar="SHARD",
+                       help="a shard's timings file, or a folder of them")
+    args = parser.parse_args(argv)
+    save(merge_shards(load(args.plan), map(load, shard_files(args.shards))), args.out)
+    return 0
+
+
 class FeatureClock:
     """A worker's side: times each feature and writes the complete ones as they end, with when
     the worker began its first feature and ended its last (its start-up and wind-down are what
@@ -172,3 +214,7 @@ class FeatureClock:
         self._file.parent.mkdir(parents=True, exist_ok=True)
         self._file.write_text(json.dumps({"began": self._began, "ended": time.time(),
                                           "features": self._times}), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

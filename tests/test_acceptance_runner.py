@@ -30,7 +30,7 @@ def test_counts_every_recorded_scenario(tmp_path: Path) -> None:
 def test_a_run_with_no_scenarios_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(acceptance, "run_behave", lambda args: 0)
+    monkeypatch.setattr(acceptance, "run_behave", lambda args, **_: 0)
     assert acceptance.main(["--no-report"]) == 1
     out, err = capsys.readouterr()
     assert out.strip().endswith("scenarios: 0 passed, 0 failed, 0 skipped")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from support.selection import SelectionError, select, split_arguments
-from support.split import Plan, ShardError, costs, parse_shard, plan, split, weight
-from support.timings import load
+from support.selection import FeatureSelection, SelectionError, select, split_arguments
+from support.split import Plan, ShardError, costs, parse_shard, plan, split
+from support.timings import FeatureTime, load
 
 OUTLINE = """Feature: f
   Scenario: a
@@ -31,24 +31,39 @@ def write(folder: Path, name: str, scenarios: int) -> Path:
     return path
 
 
-def test_weights_count_scenarios_and_example_rows(tmp_path: Path) -> None:
+def whole(path: Path) -> FeatureSelection:
+    """A feature run whole, with behave's count of its scenarios."""
+    scenarios = path.read_text().count("Scenario:")
+    return FeatureSelection(path, (), scenarios, scenarios, frozenset())
+
+
+def weigh(features: list[Path], known: dict[str, FeatureTime] | None = None) -> dict[Path, float]:
+    """The features' costs, each run whole."""
+    return costs([whole(f) for f in features], known)
+
+
+def test_weights_count_scenarios_and_example_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no behave.ini: no default tags
     (tmp_path / "o.feature").write_text(OUTLINE)
-    assert weight(tmp_path / "o.feature") == 4  # one scenario and three example rows
-    assert weight(write(tmp_path, "p.feature", 2)) == 2
+    weight = costs(select([str(tmp_path / "o.feature"), str(write(tmp_path, "p.feature", 2))]))
+    assert weight[tmp_path / "o.feature"] == 4  # one scenario and three example rows
+    assert weight[tmp_path / "p.feature"] == 2
 
 
 def test_split_is_balanced_deterministic_and_complete(tmp_path: Path) -> None:
     features = [write(tmp_path, f"f{i}.feature", n) for i, n in enumerate([5, 4, 3, 3, 2, 1])]
-    groups = split(features, 2)
-    assert split(list(reversed(features)), 2) == groups
+    weight = weigh(features)
+    groups = split(weight, 2)
+    assert split(weigh(list(reversed(features))), 2) == groups
     assert sorted(f for g in groups for f in g) == sorted(features)
-    loads = [sum(weight(f) for f in g) for g in groups]
+    loads = [sum(weight[f] for f in g) for g in groups]
     assert abs(loads[0] - loads[1]) <= 1
 
 
 def test_shards_partition_the_features(tmp_path: Path) -> None:
     features = [write(tmp_path, f"f{i}.feature", i + 1) for i in range(7)]
-    shards = [set(split(features, 3)[k]) for k in range(3)]
+    shards = [set(split(weigh(features), 3)[k]) for k in range(3)]
     assert set.union(*shards) == set(features)
     assert sum(len(s) for s in shards) == len(features)
 
@@ -144,9 +159,9 @@ def test_measured_durations_decide_the_bins_not_the_scenario_counts(
                         for n, count in [("many", 20), ("slow", 2), ("a", 3), ("b", 3)])
     known = load(timings_file(tmp_path, {"many.feature": (4.0, 20), "slow.feature": (60.0, 2),
                                          "a.feature": (30.0, 3), "b.feature": (25.0, 3)}))
-    assert split([many, slow, a, b], 2) == [[many], [a, b, slow]]  # by size: 20 against 8
-    assert split([many, slow, a, b], 2, known) == [[slow], [a, b, many]]  # 60 s against 59 s
-    assert split([b, a, slow, many], 2, known) == split([many, slow, a, b], 2, known)
+    assert split(weigh([many, slow, a, b]), 2) == [[many], [a, b, slow]]  # by size: 20 against 8
+    assert split(weigh([many, slow, a, b], known), 2) == [[slow], [a, b, many]]  # 60 s against 59 s
+    assert split(weigh([b, a, slow, many], known), 2) == split(weigh([many, slow, a, b], known), 2)
 
 
 def test_a_feature_without_a_timing_weighs_its_scenarios_at_the_median_rate(
@@ -156,7 +171,7 @@ def test_a_feature_without_a_timing_weighs_its_scenarios_at_the_median_rate(
                 for n, count in [("x", 2), ("y", 4), ("z", 10), ("new", 5)]]
     known = load(timings_file(tmp_path, {"x.feature": (2.0, 2), "y.feature": (12.0, 4),
                                          "z.feature": (50.0, 10)}))  # 1, 3 and 5 s a scenario
-    assert costs(features, known) == {features[0]: 2.0, features[1]: 12.0, features[2]: 50.0,
+    assert weigh(features, known) == {features[0]: 2.0, features[1]: 12.0, features[2]: 50.0,
                                       features[3]: 5 * 3.0}
 
 
@@ -174,7 +189,7 @@ def test_an_absent_or_unreadable_timings_file_falls_back_to_scenario_counts(
     features = [write(tmp_path, f"f{i}.feature", n) for i, n in enumerate([5, 4, 3, 3, 2, 1])]
     known = load(path)
     assert known == {}
-    assert split(features, 2, known) == split(features, 2)
+    assert split(weigh(features, known), 2) == split(weigh(features), 2)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert (content is None) == (err == "")  # an unreadable file is named, an absent one is not
@@ -184,5 +199,16 @@ def test_moves_and_swaps_improve_on_dealing_heaviest_first(tmp_path: Path) -> No
     # Dealt heaviest-first: 3+2+2 against 3+2 (7 s); the best split is 3+3 against 2+2+2 (6 s).
     features = [write(tmp_path, f"{n}.feature", count)
                 for n, count in [("a", 3), ("b", 3), ("c", 2), ("d", 2), ("e", 2)]]
-    groups = split(features, 2)
-    assert sorted(sum(weight(f) for f in g) for g in groups) == [6, 6]
+    weight = weigh(features)
+    groups = split(weight, 2)
+    assert sorted(sum(weight[f] for f in g) for g in groups) == [6, 6]
+
+
+def test_step_tables_and_several_examples_weigh_as_behave_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "t.feature"
+    path.write_text("Feature: t\n  Scenario: a\n    Given these\n      | x |\n      | 1 |\n"
+                    "  Scenario Outline: b <n>\n    Given <n>\n    Examples: one\n      | n |\n"
+                    "      | 1 |\n    Examples: two\n      | n |\n      | 2 |\n      | 3 |\n")
+    assert costs(select([str(path)])) == {path: 4}  # a, and b's three rows

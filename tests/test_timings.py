@@ -6,10 +6,11 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from support import acceptance, timings
+from support import acceptance, lifecycle, timings
 from support.processes import reaper
 from support.timings import FeatureClock, FeatureTime
 
@@ -67,7 +68,7 @@ def test_the_runner_splits_by_the_last_timings_and_keeps_this_runs(
     seen: list[list[list[Path]]] = []
 
     def fake_workers(groups: Sequence[Sequence[Path]], options: Sequence[str],
-                     expected: Sequence[float] = ()) -> int:
+                     expected: Sequence[float] = (), known: object = None) -> int:
         seen.append([list(g) for g in groups])
         clock = FeatureClock()
         clock.begin_feature()
@@ -86,3 +87,52 @@ def test_the_runner_splits_by_the_last_timings_and_keeps_this_runs(
                          "features/gone.feature", "features/new.feature"}
     assert kept["features/slow.feature"].seconds == 40.0
     assert "phases" in timings.last_run()
+
+
+def test_the_shards_merge_takes_each_features_time_from_the_shard_that_ran_it() -> None:
+    def times(features: dict[str, float]) -> timings.Timings:
+        return {name: FeatureTime(seconds, seconds, 1) for name, seconds in features.items()}
+    plan = {"features/a.feature": 10.0, "features/b.feature": 20.0, "features/c.feature": 30.0}
+    # Shard 1 ran a and a new feature d; shard 2 ran b (failed: its time stays the plan's) and c.
+    merged = timings.merge_shards(times(plan), [
+        times({**plan, "features/a.feature": 11.0, "features/d.feature": 5.0}),
+        times({**plan, "features/c.feature": 33.0})])
+    assert merged == times({"features/a.feature": 11.0, "features/b.feature": 20.0,
+                            "features/c.feature": 33.0, "features/d.feature": 5.0})
+
+
+def test_the_merge_command_reads_shard_files_and_folders_of_them(tmp_path: Path) -> None:
+    plan = {"features/a.feature": FeatureTime(10.0, 5.0, 1),
+            "features/b.feature": FeatureTime(20.0, 5.0, 2)}
+    timings.save(plan, tmp_path / "plan.json")
+    timings.save({**plan, "features/a.feature": FeatureTime(11.0, 5.0, 1)},
+                 tmp_path / "shards" / "timings-1" / "timings.json")
+    timings.save({**plan, "features/b.feature": FeatureTime(2.0, 1.0, 2)},
+                 tmp_path / "flat.json")
+    assert timings.main(["merge", "--plan", str(tmp_path / "plan.json"),
+                         "--out", str(tmp_path / "out.json"),
+                         str(tmp_path / "shards"), str(tmp_path / "flat.json"),
+                         str(tmp_path / "missing")]) == 0
+    assert timings.load(tmp_path / "out.json") == {
+        "features/a.feature": FeatureTime(11.0, 5.0, 1),
+        "features/b.feature": FeatureTime(2.0, 1.0, 2)}
+
+
+def test_a_feature_whose_scenarios_the_targets_skip_is_not_timed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(lifecycle.reporting, "record_skip", lambda scenario, reason: None)
+    skipped: list[str] = []
+
+    def skip(reason: str) -> None:
+        skipped.append(reason)
+    scenario = SimpleNamespace(skip=skip)
+    context = SimpleNamespace(feature_clock=FeatureClock(tmp_path / "times"),
+                              capability_matcher=SimpleNamespace(
+                                  skip_reason=lambda scenario: "the targets cannot"))
+    context.feature_clock.begin_feature()
+    for _ in range(2):
+        lifecycle.start_scenario(context, scenario)  # type: ignore[arg-type]
+    context.feature_clock.end_feature("features/skipped.feature", 2, steps=0.0, usable=True)
+    assert skipped == ["the targets cannot"] * 2
+    assert timings.measured(tmp_path / "times") == {}
