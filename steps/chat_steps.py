@@ -6,7 +6,14 @@ from behave import given, then, when
 from behave.runner import Context
 
 from support import expect, step_types  # noqa: F401 - step_types registers the parse types
-from support.chat.expectations import exit_codes, greeting, refusal, server_report
+from support.chat.expectations import (
+    chat_objects,
+    exit_codes,
+    greeting,
+    refusal,
+    server_report,
+    servers,
+)
 from support.chat.world import CHAT_OBJECT_IDS
 from support.expect import listing, plural, quoted
 
@@ -86,7 +93,7 @@ def step_connect_anonymous(context: Context, gate: int) -> None:
 
 @then('the connection is refused as unauthenticated with "{message:Text}"')
 def step_refused(context: Context, message: str) -> None:
-    """Checks the last upload was refused with exactly this status and body."""
+    """Checks the connection was refused with gRPC UNAUTHENTICATED and exactly this text."""
     error = expect.present(context.chat.last_error,
                            "the connection was accepted; expected it refused")
     expect.equal((error.code.name, error.details), ("UNAUTHENTICATED", message),
@@ -177,8 +184,7 @@ def step_spread(context: Context, count: int) -> None:
     chat = context.chat
     placed = chat.objects_by_server()
     expect.equal(len(placed), count,
-                 f"the chat objects are spread over {listing(sorted(placed))}:",
-                 show=lambda servers: plural(servers, "server"))
+                 f"the chat objects are spread over {listing(sorted(placed))}:", show=servers)
     every = [object_id for ids in placed.values() for object_id in ids]
     expect.equal(sorted(every), sorted(CHAT_OBJECT_IDS), "the cluster holds the chat objects",
                  show=listing)
@@ -247,10 +253,8 @@ def step_etcd_restart(context: Context) -> None:
 @then("the cluster still has its {count:d} chat objects")
 def step_still_objects(context: Context, count: int) -> None:
     """Checks the cluster still holds all six chat objects."""
-    expect.equal(count, len(CHAT_OBJECT_IDS), "a chat cluster has",
-                 show=lambda objects: plural(objects, "chat object"))
-    expect.equal(context.chat.object_count(), count, "the cluster now has",
-                 show=lambda objects: plural(objects, "chat object"))
+    expect.equal(count, len(CHAT_OBJECT_IDS), "a chat cluster has", show=chat_objects)
+    expect.equal(context.chat.object_count(), count, "the cluster now has", show=chat_objects)
 
 
 @given("a chat cluster with {nodes:Count}, {gates:Count} and an inspector")
@@ -264,8 +268,7 @@ def step_cluster_inspector(context: Context, nodes: int, gates: int) -> None:
 def step_inspector_graph(context: Context, nodes: int, gates: int, seconds: int) -> None:
     """Waits (within the budget) until the inspector's graph shows the cluster's shape."""
     chat = context.chat
-    expect.equal(chat.server_count(), nodes, "the cluster has",
-                 show=lambda servers: plural(servers, "server"))
+    expect.equal(chat.server_count(), nodes, "the cluster has", show=servers)
     chat.wait_until_inspector_shows(gates, seconds)
 
 

@@ -6,7 +6,7 @@ from behave import given, then, when
 from behave.runner import Context
 
 from support import expect, step_types  # noqa: F401 - step_types registers the parse types
-from support.codex.expectations import node_answer, same_content
+from support.codex.expectations import all_same_content, node_answer, same_content
 from support.codex.world import CidRequest
 from support.expect import plural
 
@@ -115,11 +115,9 @@ def step_share(context: Context, count: int, size: int) -> None:
 def step_shared_downloads(context: Context) -> None:
     """Downloads each shared file from another node; all must come back unchanged."""
     results = context.codex.download_shared()
-    mismatches = [upload.describe() for upload, result in results
-                  if result.sha256 != upload.content.sha256]
     expect.equal(len(results), len(context.codex.shared), "the downloads returned",
                  show=lambda count: plural(count, "file"))
-    expect.none_of(mismatches, "files came back different:")
+    all_same_content(results, "files came back different:")
 
 
 @when("{user:Name} downloads it from node {node:Name} through the network stream while node "

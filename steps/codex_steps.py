@@ -7,6 +7,7 @@ from behave.runner import Context
 
 from support import expect, step_types  # noqa: F401 - step_types registers the parse types
 from support.codex.expectations import (
+    all_same_content,
     blocks_and_bytes,
     cid_form,
     disk_file,
@@ -15,6 +16,7 @@ from support.codex.expectations import (
     same_content,
     space,
     status_and_message,
+    tool_outcome,
 )
 from support.codex.world import CidRequest
 from support.expect import listing, plural
@@ -241,12 +243,9 @@ def step_parallel_downloads(context: Context, count: int, node: str) -> None:
 def step_all_identical(context: Context) -> None:
     """Checks every one of the parallel downloads has the upload's SHA-256."""
     world = context.codex
-    wanted = world.last_upload.content.sha256
-    wrong = [index for index, result in enumerate(world.downloads, start=1)
-             if result.sha256 != wanted]
-    expect.none_of(wrong, f"of {plural(len(world.downloads), 'download')} of "
-                   f"{world.last_upload.describe()}, these came back different:",
-                   show=lambda numbers: "number " + listing(numbers))
+    all_same_content([(world.last_upload, result) for result in world.downloads],
+                     f"of {plural(len(world.downloads), 'download')} of "
+                     f"{world.last_upload.describe()}, these came back different:", numbered=True)
 
 
 # --- identity of content ---------------------------------------------------------------------
@@ -557,11 +556,7 @@ def step_cli_no_cid(context: Context, node: str) -> None:
 @then('the tool succeeds and prints "{line:Text}"')
 def step_tool_ok(context: Context, line: str) -> None:
     """Checks the last tool exited with 0 and printed this line on stdout."""
-    result = context.codex.last_tool_run()
-    expect.that(result.exit_code == 0 and line in result.stdout.splitlines(),
-                f'the tool exited with code {result.exit_code}; expected code 0 and the line '
-                f'"{line}"\n{result.describe()}', expected=f"exit code 0\n{line}",
-                actual=f"exit code {result.exit_code}\n{result.stdout}")
+    tool_outcome(context.codex.last_tool_run(), 0, line, "stdout")
 
 
 @then("the tool printed the CID of the uploaded file")
@@ -577,12 +572,7 @@ def step_tool_cid(context: Context) -> None:
 @then('the tool fails with "{text:Text}"')
 def step_tool_fails(context: Context, text: str) -> None:
     """Checks the last tool exited with 1 and printed this text on stderr."""
-    result = context.codex.last_tool_run()
-    expect.that(result.exit_code == 1 and text in result.stderr,
-                f'the tool exited with code {result.exit_code}; expected code 1 and "{text}" in '
-                f"what it printed on stderr\n{result.describe()}",
-                expected=f"exit code 1\n{text}",
-                actual=f"exit code {result.exit_code}\n{result.stderr}")
+    tool_outcome(context.codex.last_tool_run(), 1, text, "stderr")
 
 
 @then('"{copy:Text}" on the QA engineer\'s disk is identical to "{original:Text}"')

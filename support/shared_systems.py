@@ -26,8 +26,8 @@ from typing import Any
 # A scenario with this tag neither takes nor hands on anything: it starts its own systems.
 ISOLATED_TAG = "isolated"
 
-# Stops a kept system; returns a problem in words (an unclean exit), or None.
-Release = Callable[[Any], str | None]
+# Stops a kept system; returns the problems it found, in words (an unclean exit), if any.
+Release = Callable[[Any], list[str]]
 
 
 @dataclass
@@ -88,6 +88,4 @@ class SharedSystems:
         return self.problems
 
     def _release(self, kept: _Kept) -> None:
-        problem = kept.release(kept.system)
-        if problem:
-            self.problems.append(problem)
+        self.problems += kept.release(kept.system)

@@ -226,13 +226,11 @@ def _note_codex_version(context: Context, fleet: CodexFleet) -> None:
         return
     for node in fleet.nodes.values():
         # A client of its own: the suite's look-up is none of the scenario's exchanges.
-        client = CodexClient(node.client.base_url, node.client.timeout)
         try:
-            info = client.debug_info().get("codex", {})
+            with CodexClient(node.client.base_url, node.client.timeout) as client:
+                info = client.debug_info().get("codex", {})
         except Exception:  # a node that does not answer has no version to give
             continue
-        finally:
-            client.close()
         context.environment_facts["codex.version"] = (
             f"{info.get('version', '?')} (revision {info.get('revision', '?')})"
         )

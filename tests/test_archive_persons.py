@@ -3,6 +3,8 @@ started through the suite's own targets (as the archive scenarios start them).""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -92,6 +94,27 @@ def test_backends_and_relay_are_handed_on_logged_out_to_the_next_scenario(
     second.close(share=False)  # as after a failed scenario: everything stops
     assert second.problems == [] and shared.kept_slots() == []
     assert shared.close() == []
+
+
+def test_a_kept_relay_that_died_is_reported_when_the_next_scenario_asks_for_it(
+        tmp_path: Path) -> None:
+    settings, shared = Settings(), SharedSystems(tmp_path / "shared")
+    first = WakuRelay(settings, tmp_path / "first", tmp_path / "first-logs", shared)
+    first.ensure_started()
+    first.wait_ready()
+    assert first.close(share=True) == [] and shared.kept_slots() == ["Waku relay"]
+    assert first._process is not None
+    os.kill(first._process.pid, signal.SIGKILL)  # it crashes between the scenarios
+    first._process._popen.wait(timeout=10)  # type: ignore[union-attr]
+    second = WakuRelay(settings, tmp_path / "second", tmp_path / "second-logs", shared)
+    try:
+        second.ensure_started()
+        second.wait_ready()
+        assert second._process is not first._process
+        assert shared.problems == ["Waku relay was killed by signal 9"]
+    finally:
+        second.close()
+        shared.close()
 
 
 def test_a_wait_that_times_out_names_what_arrived(persons: Persons) -> None:

@@ -15,7 +15,13 @@ from support import expect
 from support.archive.expectations import windows
 from support.chat.cluster import ChatCluster
 from support.chat.expectations import exit_codes, greeting, refusal
-from support.codex.expectations import blocks_and_bytes, node_answer, status_and_message
+from support.codex.expectations import (
+    blocks_and_bytes,
+    node_answer,
+    status_and_message,
+    tool_outcome,
+)
+from support.commands import CommandResult
 from support.expect import MismatchError, ReportDifferences
 
 
@@ -98,6 +104,8 @@ def test_archive_windows_read_like_the_table() -> None:
             {"from": "11:00", "to": "12:00", "messages": "0"}]
     assert windows(rows) == "10:00 to 11:00 with 2 messages; 11:00 to 12:00 with 0 messages"
     assert windows([]) == "no window"
+    assert windows([{"from": "10:00", "to": "11:00", "messages": "1"}]) == (
+        "10:00 to 11:00 with 1 message")
 
 
 def test_a_mismatch_is_an_assertion_error() -> None:
@@ -177,3 +185,16 @@ def test_shards_off_the_live_servers_and_moving() -> None:
     assert str(failure(cluster.assert_shards_settled)) == (
         "1 shard off the live servers and 1 shard still moving: shard 5 is on no server, which "
         "is not a live server; shard 5 targets node-2 but is on no server")
+
+
+def test_a_tool_outcome_names_the_code_and_the_text_it_wanted() -> None:
+    ran = CommandResult(["codex-upload"], 1, "zDv1\n", "no node\n")
+    tool_outcome(CommandResult(["codex-upload"], 0, "zDv1\n", ""), 0, "zDv1", "stdout")
+    error = failure(tool_outcome, ran, 0, "zDv1", "stdout")
+    assert str(error) == ('the tool exited with code 1; expected code 0 and the line "zDv1"\n'
+                          + ran.describe())
+    assert (error.expected, error.actual) == ("exit code 0\nzDv1", "exit code 1\nzDv1\n")
+    tool_outcome(ran, 1, "no node", "stderr")
+    error = failure(tool_outcome, ran, 1, "no CID", "stderr")
+    assert str(error) == ('the tool exited with code 1; expected code 1 and "no CID" in what it '
+                          "printed on stderr\n" + ran.describe())

@@ -23,12 +23,12 @@ class FakeSystem:
         self.stopped = False
         self.problem = problem
 
-    def stop(self) -> str | None:
+    def stop(self) -> list[str]:
         self.stopped = True
-        return self.problem
+        return [self.problem] if self.problem else []
 
 
-def _stop(system: FakeSystem) -> str | None:
+def _stop(system: FakeSystem) -> list[str]:
     return system.stop()
 
 

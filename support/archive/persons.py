@@ -263,7 +263,7 @@ class Persons:
             if not problems:
                 with self._handing_on:
                     self.shared.keep(slot, self.target.share_key(), person.backend,
-                                     _stop_kept)
+                                     Backend.stop)
                 return []
             return problems + person.backend.stop()
         return person.backend.stop(person.data_dir)
@@ -273,7 +273,3 @@ def _slot(place: int) -> str:
     """Where the backend of a scenario's n-th person waits: the n-th person gets the n-th."""
     return f"status-backend {place}"
 
-
-def _stop_kept(backend: Backend) -> str | None:
-    """Stop a backend kept for the feature's later scenarios; what its checks found."""
-    return "; ".join(backend.stop()) or None

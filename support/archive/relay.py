@@ -48,8 +48,8 @@ class WakuRelay:
         if isinstance(kept, WakuRelay) and kept.running():
             self._adopt(kept)
             return
-        if isinstance(kept, WakuRelay):
-            kept.close()
+        if isinstance(kept, WakuRelay) and self._shared is not None:  # it stopped: say why
+            self._shared.problems += kept.close()
         if self._shared is not None:  # a folder that outlives the scenario
             home = self._shared.new_folder("waku-relay-")
             self.fleets_file, self._log_dir = home / "fleets.json", home
@@ -102,14 +102,10 @@ class WakuRelay:
             found = log_problem(self._process.name, self._process.log_path, PYTHON_TRACEBACK,
                                 self._log_since)
             if found is None:
-                self._shared.keep(SLOT, FLEET, self, _stop_kept)
+                self._shared.keep(SLOT, FLEET, self, WakuRelay.close)
                 return []
         problems = stop_and_check(self._process, PYTHON_TRACEBACK, self._log_since)
         if self._port is not None:
             self._port.release()
         return problems
 
-
-def _stop_kept(relay: WakuRelay) -> str | None:
-    """Stop a relay kept for the feature's later scenarios; what its checks found."""
-    return "; ".join(relay.close()) or None

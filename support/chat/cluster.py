@@ -341,6 +341,11 @@ class ChatCluster:
                     reservation.release()
         return codes
 
+    def stop_checked(self) -> list[str]:
+        """Stop everything (as ``stop``) and return what the stop checks found, if anything."""
+        self.stop()
+        return self.problems
+
     def log_problems(self) -> list[str]:
         """What the current scenario's part of each process's log shows wrong."""
         return scan_logs(self.log_files(), self.target.log_scan)

@@ -5,6 +5,16 @@ from __future__ import annotations
 from support.expect import listing, plural
 
 
+def servers(count: int) -> str:
+    """A number of chat servers: ``1 server``, ``3 servers``."""
+    return plural(count, "server")
+
+
+def chat_objects(count: int) -> str:
+    """A number of chat objects: ``1 chat object``, ``3 chat objects``."""
+    return plural(count, "chat object")
+
+
 def refusal(error: tuple[str, str]) -> str:
     """A refused call as its gRPC code and text: ``UNAUTHENTICATED with "no identity"``."""
     code, details = error

@@ -327,7 +327,7 @@ class ChatWorld:
         if share and self.shared is not None and self.cluster.intact():
             shape = (len(self.cluster.nodes), len(self.cluster.gates),
                      self.cluster.inspector is not None)
-            self.shared.keep(CLUSTER_SLOT, shape, self.cluster, _stop_kept)
+            self.shared.keep(CLUSTER_SLOT, shape, self.cluster, ChatCluster.stop_checked)
             return {}
         self.exit_codes.update(self.cluster.stop())
         return self.cluster.unclean_exits()
@@ -340,8 +340,3 @@ class ChatWorld:
                 lines.append(f"[{stamp}] to {name}: {pushed.user}: {pushed.text}")
         return "\n".join(lines) or "(no pushed messages)"
 
-
-def _stop_kept(cluster: ChatCluster) -> str | None:
-    """Stop a cluster that was kept for later scenarios; what its stop checks found, if any."""
-    cluster.stop()
-    return "; ".join(cluster.problems) or None

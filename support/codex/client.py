@@ -144,6 +144,12 @@ class CodexClient:
     def close(self) -> None:
         self.session.close()
 
+    def __enter__(self) -> CodexClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- plumbing -------------------------------------------------------------------------------
     def _request(
         self,
@@ -252,7 +258,7 @@ class CodexClient:
                         sink.write(chunk)
                     if on_progress is not None:
                         on_progress(size)
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            except urllib3.exceptions.HTTPError as exc:  # what urllib3's raw.read raises
                 raise CodexError(f"failed to download from codex: {exc}") from exc
         return DownloadResult(size, digest.hexdigest(), response.status_code,
                               dict(response.headers))

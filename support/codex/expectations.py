@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 from support import expect
-from support.expect import plural
+from support.expect import listing, plural
 
 if TYPE_CHECKING:
     from support.codex.client import DownloadResult, Space
     from support.codex.world import Upload
+    from support.commands import CommandResult
 
 
 def status_and_message(answer: tuple[int, str]) -> str:
@@ -42,6 +44,33 @@ def same_content(result: DownloadResult, upload: Upload, got: str) -> None:
     expect.equal(result.sha256, upload.content.sha256,
                  f"the {plural(result.size, 'byte')} {got} are not {upload.describe()}: "
                  "their SHA-256 is")
+
+
+def all_same_content(downloads: Sequence[tuple[Upload, DownloadResult]], said: str, *,
+                     numbered: bool = False) -> None:
+    """Fail unless every download has the SHA-256 of its upload; ``said`` introduces the ones
+    that came back different, named by what was uploaded or (``numbered``) by their place in
+    ``downloads``: ``number 2 and 5``."""
+    wrong = [str(index) if numbered else upload.describe()
+             for index, (upload, result) in enumerate(downloads, start=1)
+             if result.sha256 != upload.content.sha256]
+    expect.none_of(wrong, said,
+                   show=(lambda numbers: "number " + listing(numbers)) if numbered else listing)
+
+
+def tool_outcome(result: CommandResult, code: int, text: str,
+                 stream: Literal["stdout", "stderr"]) -> None:
+    """Fail unless the command-line tool exited with ``code`` and printed ``text`` on
+    ``stream``: as a whole line on stdout, anywhere in what it printed on stderr."""
+    printed = result.stdout if stream == "stdout" else result.stderr
+    if stream == "stdout":
+        found, wanted = text in printed.splitlines(), f'the line "{text}"'
+    else:
+        found, wanted = text in printed, f'"{text}" in what it printed on {stream}'
+    expect.that(result.exit_code == code and found,
+                f"the tool exited with code {result.exit_code}; expected code {code} and "
+                f"{wanted}\n{result.describe()}", expected=f"exit code {code}\n{text}",
+                actual=f"exit code {result.exit_code}\n{printed}")
 
 
 def cid_form(form: tuple[int, str, int, str]) -> str:

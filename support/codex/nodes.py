@@ -145,8 +145,7 @@ class CodexFleet:
         ]
         flags += options.flags()
         flags += [f"--bootstrap-node={self.spr_of(peer)}" for peer in bootstrap]
-        client = CodexClient(f"http://127.0.0.1:{api.port}",
-                             timeout=self.settings.timeout(60), journal=self.journal)
+        client = self._client_for(f"http://127.0.0.1:{api.port}", self.settings.timeout(60))
         node = CodexNode(name, client, data_dir=data_dir, flags=flags, ports=[api, disc],
                          log_path=log_path, share_key=share_key)
         self.nodes[name] = node
@@ -156,8 +155,7 @@ class CodexFleet:
     def _adopt(self, node: CodexNode) -> CodexNode:
         """Take over a node an earlier scenario of the feature left running."""
         node.client.close()
-        node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
-                                  journal=self.journal)
+        node.client = self._client_for(node.client.base_url, node.client.timeout)
         assert node.log_path is not None  # a node that is kept is one this suite started
         node.log_since = node.log_path.stat().st_size if node.log_path.exists() else 0
         node.exit_codes.clear()
@@ -169,7 +167,11 @@ class CodexFleet:
         """Another client of the node, on a session of its own (for a transfer in parallel with
         others or in the background), recording into the scenario's journal as well."""
         client = self.node(name).client
-        return CodexClient(client.base_url, timeout=client.timeout, journal=self.journal)
+        return self._client_for(client.base_url, client.timeout)
+
+    def _client_for(self, url: str, timeout: float) -> CodexClient:
+        """A client of the node at ``url`` that records into the scenario's journal."""
+        return CodexClient(url, timeout=timeout, journal=self.journal)
 
     def start_network(self, names: Sequence[str],
                       bootstrap: Mapping[str, Sequence[str]] | None = None,
@@ -193,7 +195,7 @@ class CodexFleet:
             raise NodeControlUnavailableError(
                 f"the scenario needs node {name!r}, but codex_urls names only {len(urls)} node(s)"
             )
-        client = CodexClient(urls[index], timeout=self.settings.timeout(60), journal=self.journal)
+        client = self._client_for(urls[index], self.settings.timeout(60))
         node = CodexNode(name, client)
         self.nodes[name] = node
         return node
@@ -241,8 +243,7 @@ class CodexFleet:
         stopped = exit_problem(node.process, self.target.clean_exits)  # before a new process
         node.problems += [stopped] if stopped else []
         node.client.close()
-        node.client = CodexClient(node.client.base_url, timeout=node.client.timeout,
-                                  journal=self.journal)
+        node.client = self._client_for(node.client.base_url, node.client.timeout)
         self._spawn(node)
         return node
 
@@ -273,7 +274,7 @@ class CodexFleet:
         for node in reversed(list(self.nodes.values())):
             running = node.process is not None and node.process.is_running()
             if share and self.shared and node.share_key and running and not node.changed:
-                self.shared.keep(node.slot, node.share_key, node, self._release_kept)
+                self.shared.keep(node.slot, node.share_key, node, self._release)
             else:
                 released.append(node)
         self.nodes.clear()
@@ -297,10 +298,6 @@ class CodexFleet:
                 node.exit_codes.append(node.process.returncode)
         _free(node)
         return node.problems
-
-    def _release_kept(self, node: CodexNode) -> str | None:
-        """Release a node kept for the feature's later scenarios; what its checks found."""
-        return "; ".join(self._release(node)) or None
 
 
 def _free(node: CodexNode) -> None:

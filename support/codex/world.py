@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -310,13 +311,10 @@ class CodexWorld:
 
     def download_concurrently(self, node: str, count: int) -> list[DownloadResult]:
         upload = self.last_upload
-        clients = [self.fleet.extra_client(node) for _ in range(count)]
-        try:
+        with ExitStack() as stack:
+            clients = [stack.enter_context(self.fleet.extra_client(node)) for _ in range(count)]
             with ThreadPoolExecutor(max_workers=count) as pool:
                 results = list(pool.map(lambda c: c.download(upload.cid), clients))
-        finally:
-            for client in clients:
-                client.close()
         self.downloads.extend(results)
         return results
 
@@ -468,8 +466,8 @@ class CodexWorld:
     def wake(self, name: str) -> None:
         """Let a hung node run on (SIGCONT)."""
         process = self.node(name).process
-        expect.that(process is not None and process.paused, f"node {name} was not hung")
-        assert process is not None
+        process = expect.present(process, f"node {name} was not hung")
+        expect.that(process.paused, f"node {name} was not hung")
         process.resume()
 
     def start_download_hanging(self, node: str, victim: str, after_bytes: int, *,
@@ -487,15 +485,13 @@ class CodexWorld:
                 hung.set()
 
         def run() -> Interrupted:
-            client = self.fleet.extra_client(node)
             started = time.monotonic()
             result, error = None, None
-            try:
-                result = client.download(upload.cid, network=True, on_progress=progress)
-            except CodexError as exc:
-                error = exc
-            finally:
-                client.close()
+            with self.fleet.extra_client(node) as client:
+                try:
+                    result = client.download(upload.cid, network=True, on_progress=progress)
+                except CodexError as exc:
+                    error = exc
             return Interrupted(person, result, error, time.monotonic() - started)
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"download-from-{node}")
@@ -553,9 +549,13 @@ class CodexWorld:
         nodes = list(self.fleet.nodes)
         contents = [self.new_file(size) for _ in range(count)]
         targets = [nodes[i % len(nodes)] for i in range(count)]
+        def send(job: tuple[str, LocalFile]) -> str:
+            node, content = job
+            with self.fleet.extra_client(node) as client:
+                return client.upload(content.path)
+
         with ThreadPoolExecutor(max_workers=count) as pool:
-            cids = list(pool.map(lambda job: self.fleet.extra_client(job[0])
-                                 .upload(job[1].path), zip(targets, contents, strict=True)))
+            cids = list(pool.map(send, zip(targets, contents, strict=True)))
         for index, (cid, content) in enumerate(zip(cids, contents, strict=True)):
             upload = Upload(cid, content, None, None, targets[index],
                             f"person {index + 1} of {count}")
@@ -565,11 +565,8 @@ class CodexWorld:
     def download_shared(self) -> list[tuple[Upload, DownloadResult]]:
         def fetch(job: tuple[Upload, str]) -> tuple[Upload, DownloadResult]:
             upload, node = job
-            client = self.fleet.extra_client(node)
-            try:
+            with self.fleet.extra_client(node) as client:
                 return upload, client.download(upload.cid, network=True)
-            finally:
-                client.close()
 
         with ThreadPoolExecutor(max_workers=max(1, len(self.shared))) as pool:
             return list(pool.map(fetch, self.shared))
