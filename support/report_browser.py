@@ -191,42 +191,6 @@ class _ViewParser(HTMLParser):
             counts[self._bar_status] = counts.get(self._bar_status, 0) + int(text)
 
 
-_UNSHOWN = ("script", "style", "template")
-
-
-class _TextParser(HTMLParser):
-    """Collects the text nodes a reader sees, those of inline frames (``srcdoc``) too."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0  # depth inside elements that are not shown
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _UNSHOWN:
-            self._hidden += 1
-        srcdoc = dict(attrs).get("srcdoc")
-        if tag == "iframe" and srcdoc:  # e.g. a test's description: a page of its own
-            self.parts.append(page_text(srcdoc))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _UNSHOWN and self._hidden:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden and data.strip():
-            self.parts.append(" ".join(data.split()))
-
-
-def page_text(dom: str) -> str:
-    """The text a rendered page shows (scripts and styles left out, the pages of its frames in),
-    one line per text node."""
-    parser = _TextParser()
-    parser.feed(dom)
-    parser.close()
-    return "\n".join(parser.parts)
-
-
 def read_view(dom: str) -> ReportView:
     """Parse a rendered report into what a reader sees; BrowserError if it shows no results."""
     parser = _ViewParser()
@@ -345,19 +309,19 @@ def attachment_names(result: dict[str, Any]) -> list[str]:
 FAILED_PAGE_SIZE = (1400, 1800)
 
 
-def screenshot_failed(page: Path, png: Path) -> str:
+def screenshot_failed(page: Path, png: Path, timeout: float = 120.0) -> str:
     """Save a screenshot of the first failed (or broken) scenario's page, its journal of
-    exchanges open; says which, and where."""
+    exchanges open (Chromium given ``timeout`` seconds); says which, and where."""
     failing = [result for result in report_results(page)
                if result.get("status") in ("failed", "broken")]
     if not failing:
         return "no failed scenario to take a screenshot of"
     first = min(failing, key=lambda result: result.get("fullName", ""))
     if journal.ATTACHMENT not in attachment_names(first):
-        screenshot(page, png, route=first["id"], size=FAILED_PAGE_SIZE)
+        screenshot(page, png, route=first["id"], size=FAILED_PAGE_SIZE, timeout=timeout)
         return f"the page of {first.get('fullName')!r} (it has no journal) is in {png}"
     with attachment_opened(page, journal.ATTACHMENT) as opened:
-        screenshot(opened, png, route=first["id"], size=FAILED_PAGE_SIZE)
+        screenshot(opened, png, route=first["id"], size=FAILED_PAGE_SIZE, timeout=timeout)
     return f"the page of {first.get('fullName')!r}, its journal open, is in {png}"
 
 
@@ -372,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout = load_settings({}).timeout(120)
         shown = read_view(render(args.report, timeout))
         if args.screenshot_failed:
-            print(f"report check: {screenshot_failed(args.report, args.screenshot_failed)}")
+            said = screenshot_failed(args.report, args.screenshot_failed, timeout)
+            print(f"report check: {said}")
     except (BrowserError, SettingsError) as exc:
         print(f"report check: {exc}", file=sys.stderr)
         return 1

@@ -175,17 +175,20 @@ def load_known_issues(path: Path) -> list[dict[str, str]]:
 
 def mark_known_issues(folder: Path, known: Sequence[dict[str, str]]) -> None:
     """Label each failed or broken result a known issue describes (the category "Known issues"
-    takes them)."""
+    takes them), once: a label already there is not added again."""
     for path, result in _results(folder):
         if result.get("status") not in _FAILING:
             continue
         message = (result.get("statusDetails") or {}).get("message") or ""
+        labels = result.setdefault("labels", [])
+        marked = {label.get("value") for label in labels
+                  if label.get("name") == KNOWN_ISSUE_LABEL}
         issues = [entry["issue"] for entry in known
                   if entry.get("scenario", result.get("fullName")) == result.get("fullName")
-                  and re.search(entry.get("message", ""), message)]
+                  and re.search(entry.get("message", ""), message)
+                  and entry["issue"] not in marked]
         if issues:
-            result.setdefault("labels", []).extend(
-                {"name": KNOWN_ISSUE_LABEL, "value": issue} for issue in issues)
+            labels.extend({"name": KNOWN_ISSUE_LABEL, "value": issue} for issue in issues)
             path.write_text(json.dumps(result), encoding="utf-8")
 
 

@@ -1,11 +1,13 @@
-"""Allure result files written by hand, and the suite's report built from them by the real
-Allure 3 command line (``support.report_build``), in a folder of the test's own."""
+"""Allure result files written by hand, the suite's report built from them by the real Allure 3
+command line (``support.report_build``) in a folder of the test's own, and the text a rendered
+page shows a reader."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +48,39 @@ def build_in(folder: Path, results: str = "allure-results") -> Path:
         report_build.prepare(Path(results))
         assert report_build.build(Path(results)), "the report step failed"
     return folder / "allure-report" / "index.html"
+
+
+_UNSHOWN = ("script", "style", "template")
+
+
+class _TextParser(HTMLParser):
+    """Collects the text nodes a reader sees, those of inline frames (``srcdoc``) too."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0  # depth inside elements that are not shown
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _UNSHOWN:
+            self._hidden += 1
+        srcdoc = dict(attrs).get("srcdoc")
+        if tag == "iframe" and srcdoc:  # e.g. a test's description: a page of its own
+            self.parts.append(page_text(srcdoc))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNSHOWN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def page_text(dom: str) -> str:
+    """The text a rendered page shows (scripts and styles left out, the pages of its frames in),
+    one line per text node."""
+    parser = _TextParser()
+    parser.feed(dom)
+    parser.close()
+    return "\n".join(parser.parts)

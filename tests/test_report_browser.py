@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from report_samples import REPO, build_in, write_result
+from report_samples import REPO, build_in, page_text, write_result
 
 from support import journal, report_browser
 from support.report_browser import ReportView
@@ -192,8 +192,7 @@ def test_a_failed_scenarios_page_shows_its_message_story_and_journal(
         failed_scenario_report: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     results = report_browser.report_results(failed_scenario_report)
     [failed] = [result for result in results if result["status"] == "failed"]
-    shown = report_browser.page_text(
-        report_browser.render(failed_scenario_report, route=failed["id"]))
+    shown = page_text(report_browser.render(failed_scenario_report, route=failed["id"]))
 
     assert MESSAGE in shown
     for line in ("As a Codex user", "I want the node's storage use to grow by exactly what I "
@@ -209,7 +208,7 @@ def test_a_failed_scenarios_page_shows_its_message_story_and_journal(
 
     as_built = failed_scenario_report.read_bytes()
     with report_browser.attachment_opened(failed_scenario_report, JOURNAL_NAME) as opened:
-        shown_open = report_browser.page_text(report_browser.render(opened, route=failed["id"]))
+        shown_open = page_text(report_browser.render(opened, route=failed["id"]))
         png = report_browser.screenshot(opened, tmp_path / "failed-scenario.png",
                                         route=failed["id"], size=report_browser.FAILED_PAGE_SIZE)
     assert MESSAGE in shown_open

@@ -174,6 +174,17 @@ def test_a_known_issue_marks_only_failures(tmp_path: Path) -> None:
     assert "known issue" not in {label["name"] for label in result["labels"]}
 
 
+def test_preparing_the_results_twice_labels_a_known_issue_once(tmp_path: Path) -> None:
+    write_result(tmp_path / "allure-results", "A listed known issue", "failed",
+                 message="AssertionError: the download stalled at 40 %")
+    (tmp_path / "known-issues.json").write_text(json.dumps(KNOWN_ISSUES))
+    for _ in range(2):
+        report_build.prepare(tmp_path / "allure-results", tmp_path / "known-issues.json")
+    result = json.loads(next((tmp_path / "allure-results").glob("*-result.json")).read_text())
+    assert [label["value"] for label in result["labels"] if label["name"] == "known issue"] == [
+        "status-go#42: downloads stall on slow disks"]
+
+
 def test_epic_and_story_labels_read_as_words(tmp_path: Path) -> None:
     (tmp_path / "a-result.json").write_text(json.dumps({"status": "passed", "labels": [
         {"name": "epic", "value": "Codex_storage"}, {"name": "story", "value": "Round_trips"},

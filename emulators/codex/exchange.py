@@ -127,11 +127,8 @@ def held_frames(store: RepoStore, tree: str, start: int, count: int) -> list[_St
 
 class _ExchangeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small answers leave at once, not after a delayed ACK
     server: ExchangeServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

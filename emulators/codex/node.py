@@ -551,4 +551,5 @@ class CodexNode:
         self._stopping.set()
         if self._discovery is not None:
             self._discovery.stop()
+        self.exchange.close()  # the links to peers, once nothing fetches over them
         self.store.close()

@@ -103,12 +103,6 @@ def handler_class(backend: Backend, hub: SignalHub) -> type[GoHandler]:
     """The request handler of one status-backend."""
 
     class StatusBackendHandler(GoHandler):
-        def setup(self) -> None:
-            super().setup()
-            # Go's net package sets TCP_NODELAY on every TCP connection. Without it, headers
-            # and body (separate writes) meet Nagle and the client's delayed ACK: ~40 ms a call.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
         def route(self, method: str) -> None:
             target = self.path if self.path.startswith("/") else urlsplit(self.path).path
             path, _, query = target.partition("?")

@@ -7,7 +7,7 @@ once they have joined their cluster, which is also when Goverse starts its HTTP 
 from __future__ import annotations
 
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import TypeVar
 
 from emulators.gohttp import GoHandler
@@ -32,11 +32,8 @@ class HttpService:
     """An HTTP server on a Go listen address, served from a daemon thread between ``start`` and
     ``stop``; ``netaddr.ListenError`` (an OSError) in Go's words if it cannot bind."""
 
-    def __init__(self, address: str, handler: type[BaseHTTPRequestHandler]) -> None:
-        class NoDelay(handler):  # type: ignore[valid-type, misc]
-            disable_nagle_algorithm = True  # as Go's net package does on every connection
-
-        self._server = _Server(bind_address(address), NoDelay)
+    def __init__(self, address: str, handler: type[GoHandler]) -> None:
+        self._server = _Server(bind_address(address), handler)
 
     def start(self) -> None:
         self._server.start_serving("http")
